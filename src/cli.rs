@@ -1,0 +1,117 @@
+//! The command line of nixp's own verbs, as a clap tree that tests and
+//! completion generation can call (`Cli::command()`).
+//!
+//! nixp's verbs use words no nix command uses; anything else on the command
+//! line is a nix command line and never reaches clap.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The first words that select one of nixp's own verbs.
+pub const VERBS: [&str; 3] = ["resolve", "layers", "list"];
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nixp",
+    disable_help_subcommand = true,
+    about = "Look flake ids up in your own layers of flakes first, then in nix's registries",
+    long_about = "nixp resolves flake ids against an ordered stack of private layers \
+(directories of flakes, registry.json files) before nix's own registries.\n\n\
+Any command line that does not start with one of nixp's verbs is a nix command line."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Verb {
+    /// Print the reference nixp would hand to nix for each REF
+    Resolve(ResolveArgs),
+    /// Show the stack of layers, or edit it
+    Layers(LayersArgs),
+    /// List every id across the stack, its winning layer and what it shadows
+    List(ListArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    /// Print a JSON array of objects (input, output, layer, kind, error, trace)
+    #[arg(long)]
+    pub json: bool,
+    /// Print each layer's answer on stderr
+    #[arg(long)]
+    pub explain: bool,
+    /// Flake references, as they would stand on nix's command line
+    #[arg(required = true, value_name = "REF")]
+    pub refs: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LayersArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<LayersAction>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LayersAction {
+    /// Add a layer to the user config (last, unless told otherwise)
+    Add(AddArgs),
+    /// Remove a layer from the user config
+    Remove {
+        /// The layer's name
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// The layer's name (a letter, then letters, digits, '_' or '-')
+    pub name: String,
+    /// A directory of flakes, or a registry.json file
+    pub source: PathBuf,
+    /// Put the layer first
+    #[arg(long, group = "place")]
+    pub first: bool,
+    /// Put the layer just before layer NAME
+    #[arg(long, group = "place", value_name = "NAME")]
+    pub before: Option<String>,
+    /// Put the layer just after layer NAME
+    #[arg(long, group = "place", value_name = "NAME")]
+    pub after: Option<String>,
+    /// The kind of source (default: inferred, a directory is `dir`, a file `registry`)
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum KindArg {
+    Dir,
+    Registry,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verbs_match_the_clap_tree() {
+        Cli::command().debug_assert();
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert_eq!(names, VERBS);
+    }
+}

@@ -1,0 +1,146 @@
+//! `nixp layers [--json]`, `nixp layers add ...`, `nixp layers remove NAME`.
+
+use crate::cli::{AddArgs, KindArg, LayersAction, LayersArgs};
+use crate::config::edit::{self, Place};
+use crate::config::{Config, infer_kind};
+use crate::exit::{self, coded};
+use crate::layer::{Layer, LayerKind, LookupFailure, Status};
+use anyhow::Result;
+use serde_json::{Value, json};
+use std::io::Write;
+
+pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8> {
+    match args.action {
+        None => show(config, args.json, out),
+        Some(LayersAction::Add(a)) => add(config, a),
+        Some(LayersAction::Remove { name }) => {
+            edit::remove(&config.paths, &name)?;
+            eprintln!(
+                "removed layer '{name}' from '{}'",
+                config.paths.user.display()
+            );
+            Ok(exit::OK)
+        }
+    }
+}
+
+struct Row {
+    name: String,
+    kind: LayerKind,
+    source: String,
+    origin: String,
+    flakes: Option<usize>,
+    status: Status,
+    error: Option<String>,
+}
+
+fn survey(layer: &Layer) -> Row {
+    let (flakes, status, error) = match layer.source.list() {
+        Ok(l) => (Some(l.ids.len()), Status::Ok, None),
+        Err(LookupFailure::Unavailable(u)) => (None, u.status, Some(u.message)),
+        Err(LookupFailure::Error(e)) => (None, Status::Invalid, Some(e.0)),
+    };
+    Row {
+        name: layer.name.clone(),
+        kind: layer.source.kind(),
+        source: layer.source.location(),
+        origin: layer.origin.clone(),
+        flakes,
+        status,
+        error,
+    }
+}
+
+fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
+    let rows: Vec<Row> = config
+        .layers
+        .iter()
+        .map(|s| survey(&Layer::new(s)))
+        .collect();
+    if json {
+        let layers: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "kind": r.kind.as_str(),
+                    "source": r.source,
+                    "origin": r.origin,
+                    "flakes": r.flakes,
+                    "status": r.status.as_str(),
+                    "error": r.error,
+                })
+            })
+            .collect();
+        super::write_json(out, &json!({"layers": layers, "fallback": config.fallback}))?;
+        return Ok(exit::OK);
+    }
+    let mut table = vec![
+        vec!["NAME", "KIND", "FLAKES", "STATUS", "SOURCE"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>(),
+    ];
+    for r in &rows {
+        table.push(vec![
+            r.name.clone(),
+            r.kind.to_string(),
+            r.flakes.map_or("-".into(), |n| n.to_string()),
+            r.status.as_str().into(),
+            r.source.clone(),
+        ]);
+    }
+    super::write_table(out, &table)?;
+    if config.fallback {
+        writeln!(out, "then nix's registries (flag > user > system > global)")?;
+    } else {
+        writeln!(
+            out,
+            "then nothing: fallback off (ids no layer holds are errors)"
+        )?;
+    }
+    for r in &rows {
+        if let Some(e) = &r.error {
+            eprintln!("warning: layer '{}': {e}", r.name);
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn add(config: &Config, a: AddArgs) -> Result<u8> {
+    let source = std::path::absolute(&a.source).map_err(|e| {
+        coded(
+            exit::CONFIG,
+            format!("cannot make '{}' absolute: {e}", a.source.display()),
+        )
+    })?;
+    let kind = match a.kind {
+        Some(KindArg::Dir) => LayerKind::Dir,
+        Some(KindArg::Registry) => LayerKind::Registry,
+        None if source.exists() => infer_kind(&source),
+        None => {
+            return Err(coded(
+                exit::CONFIG,
+                format!(
+                    "cannot infer the kind of '{}': it does not exist (pass --kind dir or --kind registry)",
+                    source.display()
+                ),
+            ));
+        }
+    };
+    let place = match (a.first, a.before, a.after) {
+        (true, _, _) => Place::First,
+        (_, Some(b), _) => Place::Before(b),
+        (_, _, Some(n)) => Place::After(n),
+        _ => Place::Last,
+    };
+    let spec = edit::add(&config.paths, &a.name, &source, kind, &place)?;
+    eprintln!(
+        "added layer '{}' ({} {}) to '{}'",
+        spec.name,
+        spec.kind,
+        spec.source.display(),
+        config.paths.user.display()
+    );
+    Ok(exit::OK)
+}

@@ -1,0 +1,88 @@
+//! nixp's own verbs. Each takes the validated `Config`, writes its answer to
+//! stdout (warnings and errors to stderr) and returns an exit code; none of
+//! them needs nix.
+
+mod layers;
+mod list;
+mod resolve;
+
+use crate::cli::{Cli, Verb};
+use crate::exit;
+use anyhow::Result;
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+/// Runs the nixp verb in `args` (`args[1]` is one of `cli::VERBS`).
+pub fn run(args: Vec<OsString>) -> Result<u8> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = e.exit_code();
+            // Printing help or a usage error can only fail on a closed stream.
+            let _ = e.print();
+            return Ok(u8::try_from(code).unwrap_or(exit::USAGE));
+        }
+    };
+    let config = crate::config::load()?;
+    let out = io::stdout().lock();
+    let mut out = io::BufWriter::new(out);
+    let code = match cli.verb {
+        Verb::Resolve(a) => resolve::run(&config, &a, &mut out),
+        Verb::Layers(a) => layers::run(&config, a, &mut out),
+        Verb::List(a) => list::run(&config, &a, &mut out),
+    };
+    finish(code, out)
+}
+
+/// Flushes stdout; a reader that went away (`nixp list | head`) is not an error.
+fn finish(code: Result<u8>, mut out: impl Write) -> Result<u8> {
+    let flushed = out.flush();
+    match code {
+        Err(e) if is_broken_pipe(&e) => Ok(exit::OK),
+        Err(e) => Err(e),
+        Ok(c) => match flushed {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
+            Err(e) => Err(e.into()),
+            Ok(()) => Ok(c),
+        },
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes rows as left-aligned columns, two spaces apart.
+fn write_table(out: &mut impl Write, rows: &[Vec<String>]) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn write_json(out: &mut impl Write, v: &serde_json::Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}

@@ -1,0 +1,333 @@
+//! Configuration: the system file, the user file and `NIXP_LAYERS`, turned
+//! into one validated [`Config`] before anything else runs.
+//!
+//! Files are JSON of exactly this shape (unknown keys are errors that name the
+//! key, file, line and column):
+//! `{"layers": [{"name": "PKGS", "dir": "/srv/flakes"}, {"name": "team", "registry": "/etc/nixp/team.json"}], "fallback": true}`
+//!
+//! The stack is the user file's layers, then the system file's; `fallback`
+//! from the user file wins over the system file's, and defaults to true.
+//! `NIXP_LAYERS` replaces both files' layers for one run. No file at all is
+//! an empty stack: nixp then behaves exactly like nix. This module reads
+//! files and environment only; it never looks inside a layer's source.
+
+pub mod edit;
+
+use crate::exit::{self, coded};
+use crate::flakeref::is_flake_id;
+use crate::layer::LayerKind;
+use anyhow::Result;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// One layer as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerSpec {
+    pub name: String,
+    pub kind: LayerKind,
+    /// Absolute path of the layer's source.
+    pub source: PathBuf,
+    /// The config file that defined it, or `NIXP_LAYERS`.
+    pub origin: String,
+}
+
+/// Everything nixp needs to know from its configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The stack, highest priority first.
+    pub layers: Vec<LayerSpec>,
+    /// Whether ids no layer holds are left for nix's registries.
+    pub fallback: bool,
+    pub paths: Paths,
+}
+
+/// Where the configuration lives.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub system: PathBuf,
+    pub user: PathBuf,
+}
+
+impl Paths {
+    /// `NIXP_SYSTEM_CONFIG` or `/etc/nixp/config.json`; `NIXP_CONFIG` or
+    /// `$XDG_CONFIG_HOME/nixp/config.json` (`~/.config` by default).
+    pub fn from_env() -> Paths {
+        let var = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let system =
+            var("NIXP_SYSTEM_CONFIG").unwrap_or_else(|| PathBuf::from("/etc/nixp/config.json"));
+        let user = var("NIXP_CONFIG").unwrap_or_else(|| {
+            let base = var("XDG_CONFIG_HOME")
+                .filter(|p| p.is_absolute())
+                .or_else(|| var("HOME").map(|h| h.join(".config")))
+                .unwrap_or_else(|| PathBuf::from(".config"));
+            base.join("nixp").join("config.json")
+        });
+        Paths { system, user }
+    }
+}
+
+/// A config file as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    layers: Vec<RawLayer>,
+    fallback: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayer {
+    name: String,
+    dir: Option<String>,
+    registry: Option<String>,
+}
+
+/// A config file, parsed and checked.
+pub(crate) struct FileConfig {
+    pub layers: Vec<LayerSpec>,
+    pub fallback: Option<bool>,
+}
+
+/// Loads the configuration from the environment and the two files.
+pub fn load() -> Result<Config> {
+    load_from(Paths::from_env(), std::env::var_os("NIXP_LAYERS"))
+}
+
+pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Result<Config> {
+    let system = read_file(&paths.system)?;
+    let user = read_file(&paths.user)?;
+    let fallback = user.fallback.or(system.fallback).unwrap_or(true);
+    let layers = match nixp_layers {
+        Some(v) => parse_env_layers(&v.to_string_lossy())?,
+        None => user.layers.into_iter().chain(system.layers).collect(),
+    };
+    check_unique(&layers)?;
+    Ok(Config {
+        layers,
+        fallback,
+        paths,
+    })
+}
+
+/// Reads one config file; a missing file is an empty config.
+pub(crate) fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(FileConfig {
+                layers: vec![],
+                fallback: None,
+            });
+        }
+        Err(e) => {
+            return Err(coded(
+                exit::CONFIG,
+                format!("cannot read config file '{}': {e}", path.display()),
+            ));
+        }
+    };
+    parse_file(path, &text)
+}
+
+/// Parses a config file's text; errors name the file, line and column.
+pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
+    let err = |msg: String| {
+        coded(
+            exit::CONFIG,
+            format!("config file '{}': {msg}", path.display()),
+        )
+    };
+    let raw: RawConfig = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    let base = path.parent().unwrap_or(Path::new("/"));
+    let mut layers = Vec::with_capacity(raw.layers.len());
+    for (i, l) in raw.layers.into_iter().enumerate() {
+        check_name(&l.name).map_err(|m| err(format!("layer {}: {m}", i + 1)))?;
+        let (kind, source) = match (l.dir, l.registry) {
+            (Some(d), None) => (LayerKind::Dir, d),
+            (None, Some(r)) => (LayerKind::Registry, r),
+            _ => {
+                return Err(err(format!(
+                    "layer '{}' needs exactly one source key ({})",
+                    l.name,
+                    kinds_list()
+                )));
+            }
+        };
+        if source.is_empty() {
+            return Err(err(format!(
+                "layer '{}': the {kind} source is empty",
+                l.name
+            )));
+        }
+        layers.push(LayerSpec {
+            name: l.name,
+            kind,
+            source: base.join(source),
+            origin: path.display().to_string(),
+        });
+    }
+    Ok(FileConfig {
+        layers,
+        fallback: raw.fallback,
+    })
+}
+
+fn kinds_list() -> String {
+    LayerKind::ALL.map(LayerKind::as_str).join(" or ")
+}
+
+/// A layer name is a flake id, so `NAME.id` is unambiguous.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    if is_flake_id(name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a valid layer name (a letter, then letters, digits, '_' or '-')"
+        ))
+    }
+}
+
+fn check_unique(layers: &[LayerSpec]) -> Result<()> {
+    for (i, a) in layers.iter().enumerate() {
+        if let Some(b) = layers[..i].iter().find(|b| b.name == a.name) {
+            return Err(coded(
+                exit::CONFIG,
+                format!(
+                    "layer name '{}' is defined twice (in {} and in {})",
+                    a.name, b.origin, a.origin
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `NIXP_LAYERS`: `name=source:name=source`; a bare source is named by its
+/// basename; the kind is inferred from what the source is.
+fn parse_env_layers(value: &str) -> Result<Vec<LayerSpec>> {
+    let err = |msg: String| coded(exit::CONFIG, format!("NIXP_LAYERS: {msg}"));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let mut layers = vec![];
+    for item in value.split(':').filter(|s| !s.is_empty()) {
+        let (name, source) = match item.split_once('=') {
+            Some((n, s)) => (n.to_string(), s),
+            None => {
+                let base = Path::new(item.trim_end_matches('/'))
+                    .file_name()
+                    .map(|b| b.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (base, item)
+            }
+        };
+        check_name(&name).map_err(|m| err(format!("'{item}': {m}")))?;
+        if source.is_empty() {
+            return Err(err(format!("layer '{name}' has an empty source")));
+        }
+        let source = cwd.join(source);
+        layers.push(LayerSpec {
+            kind: infer_kind(&source),
+            name,
+            source,
+            origin: "NIXP_LAYERS".into(),
+        });
+    }
+    Ok(layers)
+}
+
+/// A directory is a `dir` layer, a file a `registry`; a missing source is
+/// guessed from its name (`*.json` → registry) and reported when asked.
+pub fn infer_kind(source: &Path) -> LayerKind {
+    match std::fs::metadata(source) {
+        Ok(m) if m.is_dir() => LayerKind::Dir,
+        Ok(_) => LayerKind::Registry,
+        Err(_) if source.extension().is_some_and(|e| e == "json") => LayerKind::Registry,
+        Err(_) => LayerKind::Dir,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig> {
+        parse_file(Path::new("/etc/nixp/config.json"), text)
+    }
+
+    #[test]
+    fn full_shape() {
+        let c = parse(
+            r#"{"layers": [{"name": "PKGS", "dir": "/srv/flakes"}, {"name": "team", "registry": "team.json"}], "fallback": false}"#,
+        )
+        .unwrap();
+        assert_eq!(c.fallback, Some(false));
+        assert_eq!(c.layers[0].kind, LayerKind::Dir);
+        assert_eq!(c.layers[1].source, PathBuf::from("/etc/nixp/team.json"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = format!(
+            "{:#}",
+            parse(r#"{"layers": [], "fallbak": true}"#).err().unwrap()
+        );
+        assert!(e.contains("fallbak") && e.contains("line 1"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse(r#"{"layers": [{"name": "a", "dri": "/x"}]}"#)
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("dri"), "{e}");
+    }
+
+    #[test]
+    fn one_source_per_layer() {
+        for t in [
+            r#"{"layers": [{"name": "a"}]}"#,
+            r#"{"layers": [{"name": "a", "dir": "/x", "registry": "/y"}]}"#,
+        ] {
+            let e = format!("{:#}", parse(t).err().unwrap());
+            assert!(e.contains("exactly one source"), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_are_flake_ids() {
+        let e = format!(
+            "{:#}",
+            parse(r#"{"layers": [{"name": "a.b", "dir": "/x"}]}"#)
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("'a.b' is not a valid layer name"), "{e}");
+    }
+
+    #[test]
+    fn env_layers() {
+        let l = parse_env_layers("x=/nonexistent/a.json:/nonexistent/flakes").unwrap();
+        assert_eq!(l[0].name, "x");
+        assert_eq!(l[0].kind, LayerKind::Registry);
+        assert_eq!(l[1].name, "flakes");
+        assert_eq!(l[1].kind, LayerKind::Dir);
+        assert!(parse_env_layers("/nonexistent/my.flakes").is_err());
+    }
+
+    #[test]
+    fn duplicate_names() {
+        let spec = |o: &str| LayerSpec {
+            name: "a".into(),
+            kind: LayerKind::Dir,
+            source: "/x".into(),
+            origin: o.into(),
+        };
+        let e = check_unique(&[spec("u"), spec("s")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("in u and in s"), "{e}");
+    }
+}

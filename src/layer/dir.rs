@@ -1,0 +1,97 @@
+//! `dir` layers: a directory whose immediate subdirectories holding a
+//! `flake.nix` are flakes, named by the subdirectory.
+//!
+//! A lookup is one `stat` of `DIR/ID/flake.nix` (and one of `DIR` when that
+//! misses, to tell "no such flake" from "no such layer"); only `list` reads
+//! the directory.
+
+use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, unavailable};
+use crate::flakeref::{Indirect, is_flake_id};
+use crate::target::Target;
+use std::io::ErrorKind;
+use std::path::PathBuf;
+
+pub struct DirLayer {
+    root: PathBuf,
+}
+
+impl DirLayer {
+    pub fn new(root: PathBuf) -> Self {
+        DirLayer { root }
+    }
+
+    fn check_root(&self) -> Result<(), LookupFailure> {
+        match std::fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(LookupFailure::Unavailable(super::Unavailable {
+                status: super::Status::Invalid,
+                message: format!("'{}' is not a directory", self.root.display()),
+            })),
+            Err(e) => Err(LookupFailure::Unavailable(unavailable(&self.root, &e))),
+        }
+    }
+}
+
+impl Source for DirLayer {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Dir
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn lookup(&self, input: &Indirect) -> Lookup {
+        let flake = self.root.join(&input.id);
+        match std::fs::metadata(flake.join("flake.nix")) {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                self.check_root()?;
+                return Ok(Answer::Absent);
+            }
+            Err(e) => {
+                self.check_root()?;
+                return Err(LookupFailure::Error(LookupError(format!(
+                    "cannot read '{}': {e}",
+                    flake.join("flake.nix").display()
+                ))));
+            }
+        }
+        let target = Target::Dir(flake.clone())
+            .apply_overrides(input.reference.as_deref(), input.rev.as_deref())
+            .map_err(|e| {
+                LookupFailure::Error(LookupError(format!(
+                    "{e}: a dir layer holds plain directories, not branches or revisions"
+                )))
+            })?;
+        Ok(Answer::Holds {
+            target,
+            dir: None,
+            detail: format!("{}/flake.nix exists", flake.display()),
+        })
+    }
+
+    fn list(&self) -> Result<Listing, LookupFailure> {
+        self.check_root()?;
+        let rd = std::fs::read_dir(&self.root)
+            .map_err(|e| LookupFailure::Unavailable(unavailable(&self.root, &e)))?;
+        let mut listing = Listing::default();
+        for entry in rd.flatten() {
+            let name = entry.file_name();
+            let path = entry.path();
+            if std::fs::metadata(path.join("flake.nix")).is_err() {
+                continue;
+            }
+            match name.to_str() {
+                Some(id) if is_flake_id(id) => listing.ids.push(id.to_string()),
+                _ => listing.skipped.push((
+                    path.display().to_string(),
+                    format!("'{}' is not a valid flake id", name.to_string_lossy()),
+                )),
+            }
+        }
+        listing.ids.sort_unstable();
+        listing.skipped.sort();
+        Ok(listing)
+    }
+}

@@ -1,0 +1,170 @@
+//! Layers: named private sources of flakes, one file per kind behind the
+//! [`Source`] interface.
+//!
+//! A layer answers one question, "what do you map this indirect reference
+//! to?", for one round of lookup. It knows nothing of the other layers, of
+//! chains, or of nix's registries: the stack (`crate::stack`) owns order and
+//! precedence. Answers must be cheap: a `dir` layer costs a `stat`, a
+//! `registry` layer parses its file once per run.
+
+mod dir;
+mod registry;
+
+pub use dir::DirLayer;
+pub use registry::RegistryLayer;
+
+use crate::flakeref::Indirect;
+use crate::target::Target;
+use std::fmt;
+
+/// The kinds of layer nixp knows, as named in the config file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    Dir,
+    Registry,
+}
+
+impl LayerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerKind::Dir => "dir",
+            LayerKind::Registry => "registry",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "dir" => Some(LayerKind::Dir),
+            "registry" => Some(LayerKind::Registry),
+            _ => None,
+        }
+    }
+
+    /// Every kind, in the order the config documents them.
+    pub const ALL: [LayerKind; 2] = [LayerKind::Dir, LayerKind::Registry];
+}
+
+impl fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A layer's answer for one reference in one round.
+#[derive(Debug)]
+pub enum Answer {
+    /// The layer maps the reference to this target (possibly indirect again).
+    Holds {
+        target: Target,
+        /// The entry's `dir` attribute (registry layers), applied by the stack.
+        dir: Option<String>,
+        detail: String,
+    },
+    /// The layer does not know the id at all.
+    Absent,
+    /// The layer defines the id, but no entry matches this ref/rev
+    /// (a registry entry marked `exact`, or one for another ref).
+    Mentions { detail: String },
+}
+
+/// Why a layer cannot answer at all: its source is missing or unreadable.
+/// The stack warns once and skips the layer.
+#[derive(Debug, Clone)]
+pub struct Unavailable {
+    pub status: Status,
+    pub message: String,
+}
+
+/// The health of a layer's source, as `nixp layers` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Missing,
+    Unreadable,
+    Invalid,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Missing => "missing",
+            Status::Unreadable => "unreadable",
+            Status::Invalid => "invalid",
+        }
+    }
+}
+
+/// Failure of one lookup that is the user's to fix (a malformed registry,
+/// a ref that cannot apply): the reference fails, the stack does not go on.
+#[derive(Debug, Clone)]
+pub struct LookupError(pub String);
+
+/// The result of asking a layer.
+pub type Lookup = Result<Answer, LookupFailure>;
+
+#[derive(Debug, Clone)]
+pub enum LookupFailure {
+    /// The layer cannot be asked; skip it with a warning.
+    Unavailable(Unavailable),
+    /// The layer was asked and its answer is an error.
+    Error(LookupError),
+}
+
+/// What a layer holds in full, for `nixp list` and `nixp layers`.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub ids: Vec<String>,
+    /// Things in the source that look like flakes but cannot be ids:
+    /// (path or entry, reason).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The interface every kind of layer implements.
+pub trait Source {
+    fn kind(&self) -> LayerKind;
+    /// The source as the user configured it (a path).
+    fn location(&self) -> String;
+    /// One round of lookup for `input` (its `dir` is the stack's business).
+    fn lookup(&self, input: &Indirect) -> Lookup;
+    /// Every id the layer holds; reads the whole source.
+    fn list(&self) -> Result<Listing, LookupFailure>;
+}
+
+/// A configured layer: its name and its source.
+pub struct Layer {
+    pub name: String,
+    pub source: Box<dyn Source>,
+    /// Where the layer was defined (a config file, or `NIXP_LAYERS`).
+    pub origin: String,
+}
+
+impl Layer {
+    pub fn new(spec: &crate::config::LayerSpec) -> Layer {
+        let source: Box<dyn Source> = match spec.kind {
+            LayerKind::Dir => Box::new(DirLayer::new(spec.source.clone())),
+            LayerKind::Registry => Box::new(RegistryLayer::new(spec.source.clone())),
+        };
+        Layer {
+            name: spec.name.clone(),
+            source,
+            origin: spec.origin.clone(),
+        }
+    }
+}
+
+/// Classifies an I/O error on a layer's source.
+pub(crate) fn unavailable(path: &std::path::Path, err: &std::io::Error) -> Unavailable {
+    let status = match err.kind() {
+        std::io::ErrorKind::NotFound => Status::Missing,
+        _ => Status::Unreadable,
+    };
+    let what = match status {
+        Status::Missing => "does not exist".to_string(),
+        _ => format!("cannot be read: {err}"),
+    };
+    Unavailable {
+        status,
+        message: format!("'{}' {what}", path.display()),
+    }
+}

@@ -1,0 +1,312 @@
+//! `registry` layers: a file in nix's own registry.json format (version 2),
+//! looked up by nix's rules: the first matching entry in file order wins; an
+//! `exact` entry matches only an identical reference; a non-exact entry whose
+//! `from` has no ref/rev matches `id`, `id/ref` and `id/rev` and carries the
+//! ref/rev onto its `to`. The file is read and checked once per run, on the
+//! first lookup; chains (an indirect `to`) are the stack's business.
+
+use super::{
+    Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, Status, Unavailable,
+};
+use crate::flakeref::{Indirect, is_flake_id, is_ref, is_rev};
+use crate::target::Target;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+pub struct RegistryLayer {
+    path: PathBuf,
+    entries: OnceCell<Result<Vec<Entry>, LookupFailure>>,
+}
+
+/// One checked registry entry.
+#[derive(Debug)]
+struct Entry {
+    from: From,
+    to: Target,
+    dir: Option<String>,
+    exact: bool,
+}
+
+/// An entry's `from`: always indirect.
+#[derive(Debug, PartialEq)]
+struct From {
+    id: String,
+    reference: Option<String>,
+    rev: Option<String>,
+    /// A pinned `from` never equals what a user types.
+    pinned: bool,
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    version: Option<Value>,
+    #[serde(default)]
+    flakes: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+struct RawEntry {
+    from: Map<String, Value>,
+    to: Map<String, Value>,
+    #[serde(default)]
+    exact: bool,
+}
+
+impl RegistryLayer {
+    pub fn new(path: PathBuf) -> Self {
+        RegistryLayer {
+            path,
+            entries: OnceCell::new(),
+        }
+    }
+
+    fn entries(&self) -> Result<&[Entry], LookupFailure> {
+        self.entries
+            .get_or_init(|| self.load())
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+
+    fn load(&self) -> Result<Vec<Entry>, LookupFailure> {
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| LookupFailure::Unavailable(super::unavailable(&self.path, &e)))?;
+        parse(&text).map_err(|msg| {
+            LookupFailure::Error(LookupError(format!(
+                "flake registry '{}': {msg}",
+                self.path.display()
+            )))
+        })
+    }
+}
+
+/// Parses and checks a registry file's text.
+fn parse(text: &str) -> Result<Vec<Entry>, String> {
+    let raw: RawFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match raw.version.as_ref().and_then(Value::as_u64) {
+        Some(2) => {}
+        _ => {
+            let v = raw.version.map_or("none".to_string(), |v| v.to_string());
+            return Err(format!("unsupported version {v} (nix reads version 2)"));
+        }
+    }
+    raw.flakes
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| check_entry(e).map_err(|m| format!("entry {} of 'flakes': {m}", i + 1)))
+        .collect()
+}
+
+fn check_entry(raw: RawEntry) -> Result<Entry, String> {
+    let from = check_from(&raw.from).map_err(|m| format!("'from': {m}"))?;
+    let mut to = raw.to;
+    let dir = match to.remove("dir") {
+        None => None,
+        Some(Value::String(d)) => Some(d),
+        Some(_) => return Err("'to': attribute 'dir' must be a string".into()),
+    };
+    let to = Target::from_attrs(to).map_err(|m| format!("'to': {m}"))?;
+    Ok(Entry {
+        from,
+        to,
+        dir,
+        exact: raw.exact,
+    })
+}
+
+fn check_from(attrs: &Map<String, Value>) -> Result<From, String> {
+    if attrs.get("type").and_then(Value::as_str) != Some("indirect") {
+        return Err("type must be 'indirect'".into());
+    }
+    for (k, v) in attrs {
+        if !matches!(k.as_str(), "type" | "id" | "ref" | "rev" | "narHash") {
+            return Err(format!("unsupported indirect input attribute '{k}'"));
+        }
+        if !v.is_string() {
+            return Err(format!("attribute '{k}' must be a string"));
+        }
+    }
+    let get = |k: &str| attrs.get(k).and_then(Value::as_str).map(str::to_string);
+    let id = get("id").ok_or("it has no attribute 'id'")?;
+    if !is_flake_id(&id) {
+        return Err(format!("'{id}' is not a valid flake id"));
+    }
+    let reference = get("ref");
+    if let Some(r) = &reference
+        && !is_ref(r)
+    {
+        return Err(format!("'{r}' is not a valid branch/tag name"));
+    }
+    let rev = get("rev");
+    if let Some(r) = &rev
+        && !is_rev(r)
+    {
+        return Err(format!("'{r}' is not a commit hash"));
+    }
+    Ok(From {
+        id,
+        reference,
+        rev,
+        pinned: attrs.contains_key("narHash"),
+    })
+}
+
+impl From {
+    fn equals(&self, input: &Indirect) -> bool {
+        !self.pinned
+            && self.id == input.id
+            && self.reference == input.reference
+            && self.rev == input.rev
+    }
+
+    /// nix's `Input::contains`: equal, or equal once the input's ref/rev
+    /// are dropped.
+    fn contains(&self, input: &Indirect) -> bool {
+        self.equals(input)
+            || (!self.pinned
+                && self.id == input.id
+                && self.reference.is_none()
+                && self.rev.is_none())
+    }
+}
+
+impl Source for RegistryLayer {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Registry
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn lookup(&self, input: &Indirect) -> Lookup {
+        let entries = self.entries()?;
+        for (i, e) in entries.iter().enumerate() {
+            let detail = |how: &str| {
+                format!(
+                    "entry {} ({how}) maps it to {}",
+                    i + 1,
+                    show(&e.to, e.dir.as_deref())
+                )
+            };
+            if e.exact {
+                if e.from.equals(input) {
+                    return Ok(Answer::Holds {
+                        target: e.to.clone(),
+                        dir: e.dir.clone(),
+                        detail: detail("exact"),
+                    });
+                }
+            } else if e.from.contains(input) {
+                let carry_ref = input
+                    .reference
+                    .as_deref()
+                    .filter(|_| e.from.reference.is_none());
+                let carry_rev = input.rev.as_deref().filter(|_| e.from.rev.is_none());
+                let target =
+                    e.to.clone()
+                        .apply_overrides(carry_ref, carry_rev)
+                        .map_err(|m| {
+                            LookupFailure::Error(LookupError(format!(
+                                "flake registry '{}', entry {}: {m}",
+                                self.path.display(),
+                                i + 1
+                            )))
+                        })?;
+                return Ok(Answer::Holds {
+                    target,
+                    dir: e.dir.clone(),
+                    detail: detail("matches"),
+                });
+            }
+        }
+        let defined: Vec<String> = entries
+            .iter()
+            .filter(|e| e.from.id == input.id)
+            .map(|e| {
+                let f = Indirect {
+                    id: e.from.id.clone(),
+                    reference: e.from.reference.clone(),
+                    rev: e.from.rev.clone(),
+                    dir: None,
+                };
+                format!("'{}'{}", f.short(), if e.exact { " (exact)" } else { "" })
+            })
+            .collect();
+        if defined.is_empty() {
+            Ok(Answer::Absent)
+        } else {
+            Ok(Answer::Mentions {
+                detail: format!(
+                    "defines {} but no entry matches '{}'",
+                    defined.join(", "),
+                    input.short()
+                ),
+            })
+        }
+    }
+
+    fn list(&self) -> Result<Listing, LookupFailure> {
+        let entries = match self.entries() {
+            Ok(e) => e,
+            Err(LookupFailure::Error(LookupError(m))) => {
+                return Err(LookupFailure::Unavailable(Unavailable {
+                    status: Status::Invalid,
+                    message: m,
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut ids: Vec<String> = entries.iter().map(|e| e.from.id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(Listing {
+            ids,
+            skipped: vec![],
+        })
+    }
+}
+
+fn show(t: &Target, dir: Option<&str>) -> String {
+    t.render(dir).unwrap_or_else(|e| format!("<{e}>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_must_be_2() {
+        assert!(
+            parse(r#"{"version": 1, "flakes": []}"#)
+                .unwrap_err()
+                .contains("unsupported version 1")
+        );
+        assert!(
+            parse(r#"{"flakes": []}"#)
+                .unwrap_err()
+                .contains("unsupported version none")
+        );
+        assert!(parse(r#"{"version": 2, "flakes": []}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let e = parse("{\n  \"version\": 2,\n  \"flakes\": [,]\n}").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn entry_errors_name_the_entry() {
+        let e = parse(
+            r#"{"version": 2, "flakes": [
+                {"from": {"type": "indirect", "id": "a"}, "to": {"type": "path", "path": "/a"}},
+                {"from": {"type": "indirect", "id": "b"}, "to": {"type": "svn"}}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("entry 2") && e.contains("svn"), "{e}");
+        let e = parse(r#"{"version": 2, "flakes": [{"from": {"type": "github", "owner": "a", "repo": "b"}, "to": {"type": "path", "path": "/a"}}]}"#).unwrap_err();
+        assert!(e.contains("indirect"), "{e}");
+    }
+}

@@ -1,0 +1,39 @@
+//! nixp: a front-end for nix that looks flake ids up in an ordered stack of
+//! private layers before nix's own registries.
+//!
+//! Data flows one way: argv → nixp's own verb or a nix command line → one
+//! validated `Config` → references found and parsed → resolved against the
+//! stack → substituted → nix exec'd.
+
+pub mod atomic;
+pub mod cli;
+mod commands;
+pub mod config;
+pub mod exit;
+pub mod flakeref;
+pub mod layer;
+pub mod stack;
+pub mod target;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// Runs nixp with this process's arguments and returns its exit code.
+pub fn run() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let verb = args.get(1).and_then(|a| a.to_str());
+    let result = match verb {
+        Some(v) if cli::VERBS.contains(&v) => commands::run(args),
+        _ => Err(exit::coded(
+            exit::NIX_NOT_FOUND,
+            "running nix commands is not built yet",
+        )),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::code_of(&e))
+        }
+    }
+}

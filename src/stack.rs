@@ -1,0 +1,446 @@
+//! The stack: the ordered layers and the one precedence rule nixp applies.
+//!
+//! An indirect reference `id[/ref][/rev][?dir=..][#attrpath][^outputs]` is
+//! resolved like this:
+//!
+//! 1. `LAYER.id`, where `LAYER` names a configured layer, asks only that
+//!    layer. (A dot is never part of a nix id, so this cannot collide with a
+//!    registry id; when `LAYER` is not a layer, the word is the path nix
+//!    reads it as, and is left alone.)
+//! 2. Otherwise the layers are asked in order, highest priority first; the
+//!    first whose answer matches the reference wins. Within a registry layer
+//!    nix's own rules pick the entry.
+//! 3. A winning target that is itself indirect (a registry entry whose `to`
+//!    is `flake:bar`) is resolved again through the whole stack, at most 100
+//!    rounds, like nix's registry chains; the last `dir` seen wins, as in nix.
+//! 4. When no layer holds the id, the reference is left untouched for nix's
+//!    own registries (flag > user > system > global): the fallback. With the
+//!    fallback off, that is an error.
+//! 5. A private id never leaks: once a layer holds the id (even with no entry
+//!    matching this ref, or when a qualified lookup fails), nix's registries
+//!    are not asked for it.
+//! 6. Every resolution keeps a trace: each layer asked, in order, and its
+//!    answer, so `nixp resolve --explain` can say who won and why the others
+//!    lost.
+//!
+//! Layers whose source is missing or unreadable are skipped with one warning
+//! per run. Direct references (paths, URLs) are never looked up.
+
+use crate::config::Config;
+use crate::flakeref::{self, Indirect, Kind, Position};
+use crate::layer::{Answer, Layer, LayerKind, LookupFailure, Unavailable};
+use crate::target::Target;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// nix's bound on registry chains.
+const MAX_ROUNDS: usize = 100;
+
+pub struct Stack {
+    layers: Vec<Layer>,
+    fallback: bool,
+    warned: RefCell<Vec<bool>>,
+}
+
+/// How a reference was resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A layer of this kind produced a concrete reference.
+    Layer(LayerKind),
+    /// Indirect, and left for nix's registries.
+    Fallback,
+    /// Not an indirect reference: never looked up.
+    Direct,
+    /// Resolution failed.
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Layer(k) => k.as_str(),
+            Outcome::Fallback => "fallback",
+            Outcome::Direct => "direct",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One layer's answer in a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Held the reference and won this round.
+    Won,
+    /// Held it too, but a higher layer won.
+    Shadowed,
+    /// Does not hold the id.
+    Absent,
+    /// Defines the id, but no entry matches this ref/rev.
+    Defines,
+    /// Its source is missing or unreadable: skipped.
+    Unavailable,
+    /// Its answer is an error.
+    Error,
+    /// Not asked (a qualified reference names another layer).
+    Skipped,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Won => "won",
+            Verdict::Shadowed => "shadowed",
+            Verdict::Absent => "absent",
+            Verdict::Defines => "defines",
+            Verdict::Unavailable => "unavailable",
+            Verdict::Error => "error",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+/// One line of a trace: what one layer said about one reference.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The reference asked for (`id[/ref][/rev]`); changes along a chain.
+    pub reference: String,
+    pub layer: String,
+    pub kind: LayerKind,
+    pub verdict: Verdict,
+    pub detail: String,
+}
+
+/// The full answer for one word.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    pub input: String,
+    /// What nixp hands to nix; `None` when resolution failed.
+    pub output: Option<String>,
+    /// The layer that produced the output (the last one, along a chain).
+    pub layer: Option<String>,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    pub trace: Vec<Step>,
+}
+
+impl Resolution {
+    /// Whether nixp changes the word.
+    pub fn rewritten(&self) -> bool {
+        self.output.as_deref().is_some_and(|o| o != self.input)
+    }
+}
+
+/// How much of the stack to ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Stop at the first layer that holds the reference (the run path).
+    FirstHolder,
+    /// Ask every layer, for a full explanation (errors below the winner
+    /// are reported in the trace, not raised).
+    All,
+}
+
+/// One id of `nixp list`.
+#[derive(Debug)]
+pub struct Listed {
+    pub id: String,
+    pub layer: Option<String>,
+    pub kind: Option<LayerKind>,
+    pub reference: Result<String, String>,
+    /// Lower layers that also hold the id.
+    pub shadows: Vec<String>,
+}
+
+/// A directory entry or registry entry a layer could not use.
+#[derive(Debug)]
+pub struct Skipped {
+    pub layer: String,
+    pub path: String,
+    pub reason: String,
+}
+
+struct Resolved {
+    base: String,
+    layer: Option<usize>,
+    outcome: Outcome,
+}
+
+impl Stack {
+    pub fn new(config: &Config) -> Stack {
+        let layers: Vec<Layer> = config.layers.iter().map(Layer::new).collect();
+        let warned = RefCell::new(vec![false; layers.len()]);
+        Stack {
+            layers,
+            fallback: config.fallback,
+            warned,
+        }
+    }
+
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    pub fn fallback(&self) -> bool {
+        self.fallback
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    fn layer_index(&self, name: &str) -> Option<usize> {
+        self.layers.iter().position(|l| l.name == name)
+    }
+
+    /// Warns once per run that a layer is skipped.
+    pub fn warn_unavailable(&self, i: usize, u: &Unavailable) {
+        let mut warned = self.warned.borrow_mut();
+        if let Some(w) = warned.get_mut(i)
+            && !*w
+        {
+            *w = true;
+            eprintln!(
+                "warning: layer '{}': {}; skipping it",
+                self.layers[i].name, u.message
+            );
+        }
+    }
+
+    /// Resolves one word standing where nix expects a flake reference.
+    pub fn resolve(&self, word: &str, pos: Position, depth: Depth) -> Resolution {
+        let parsed = flakeref::parse(word, pos);
+        let mut trace = vec![];
+        let result = match &parsed.kind {
+            Kind::Indirect(ind) => self.resolve_indirect(ind, None, depth, &mut trace),
+            Kind::Qualified { layer, inner } => match self.layer_index(layer) {
+                Some(i) => self.resolve_indirect(inner, Some(i), depth, &mut trace),
+                None => Ok(None),
+            },
+            Kind::Path | Kind::Url => Ok(None),
+        };
+        let mut res = Resolution {
+            input: word.to_string(),
+            output: None,
+            layer: None,
+            outcome: Outcome::Direct,
+            error: None,
+            trace,
+        };
+        match result {
+            Ok(None) => res.output = Some(word.to_string()),
+            Ok(Some(r)) => {
+                res.output = Some(match r.outcome {
+                    Outcome::Fallback if r.layer.is_none() => word.to_string(),
+                    _ => parsed.with_base(&r.base),
+                });
+                res.layer = r.layer.map(|i| self.layers[i].name.clone());
+                res.outcome = r.outcome;
+            }
+            Err(e) => {
+                res.outcome = Outcome::Error;
+                res.error = Some(e);
+            }
+        }
+        res
+    }
+
+    /// Resolves an indirect reference; `Ok(None)` never happens here, it is
+    /// for direct words. `only` restricts the first round to one layer.
+    fn resolve_indirect(
+        &self,
+        start: &Indirect,
+        only: Option<usize>,
+        depth: Depth,
+        trace: &mut Vec<Step>,
+    ) -> Result<Option<Resolved>, String> {
+        let user_dir = start.dir.clone();
+        let mut current = Indirect {
+            dir: None,
+            ..start.clone()
+        };
+        let mut entry_dir: Option<String> = None;
+        let mut last_layer: Option<usize> = None;
+        for round in 0..MAX_ROUNDS {
+            let restrict = if round == 0 { only } else { None };
+            let shown = current.short();
+            let mut winner: Option<(usize, Target, Option<String>)> = None;
+            let mut definers: Vec<usize> = vec![];
+            for (i, layer) in self.layers.iter().enumerate() {
+                let step = |verdict, detail: String| Step {
+                    reference: shown.clone(),
+                    layer: layer.name.clone(),
+                    kind: layer.source.kind(),
+                    verdict,
+                    detail,
+                };
+                if restrict.is_some_and(|r| r != i) {
+                    if depth == Depth::All {
+                        let only_name = &self.layers[restrict.unwrap_or(i)].name;
+                        trace.push(step(
+                            Verdict::Skipped,
+                            format!("only layer '{only_name}' is asked"),
+                        ));
+                    }
+                    continue;
+                }
+                if winner.is_some() && depth == Depth::FirstHolder {
+                    break;
+                }
+                match layer.source.lookup(&current) {
+                    Ok(Answer::Holds {
+                        target,
+                        dir,
+                        detail,
+                    }) => {
+                        if let Some((w, _, _)) = &winner {
+                            let by = &self.layers[*w].name;
+                            trace.push(step(
+                                Verdict::Shadowed,
+                                format!("{detail}; layer '{by}' comes first"),
+                            ));
+                        } else {
+                            trace.push(step(Verdict::Won, detail));
+                            winner = Some((i, target, dir));
+                        }
+                    }
+                    Ok(Answer::Absent) => {
+                        trace.push(step(Verdict::Absent, "does not hold it".into()))
+                    }
+                    Ok(Answer::Mentions { detail }) => {
+                        definers.push(i);
+                        trace.push(step(Verdict::Defines, detail));
+                    }
+                    Err(LookupFailure::Unavailable(u)) => {
+                        self.warn_unavailable(i, &u);
+                        trace.push(step(Verdict::Unavailable, u.message));
+                    }
+                    Err(LookupFailure::Error(e)) => {
+                        trace.push(step(Verdict::Error, e.0.clone()));
+                        if winner.is_none() {
+                            return Err(e.0);
+                        }
+                    }
+                }
+            }
+            match winner {
+                Some((i, target, dir)) => {
+                    last_layer = Some(i);
+                    // nix keeps the `dir` of the last entry that matched.
+                    entry_dir = dir;
+                    let dir = entry_dir.as_deref().or(user_dir.as_deref());
+                    match target {
+                        Target::Indirect(next) => current = next,
+                        t => {
+                            return Ok(Some(Resolved {
+                                base: t.render(dir)?,
+                                layer: Some(i),
+                                outcome: Outcome::Layer(self.layers[i].source.kind()),
+                            }));
+                        }
+                    }
+                }
+                None => {
+                    if let Some(&d) = definers.first() {
+                        return Err(format!(
+                            "layer '{}' defines '{}' but none of its entries matches '{shown}'; nix's registries are not asked for a private id",
+                            self.layers[d].name, current.id
+                        ));
+                    }
+                    if let Some(r) = restrict {
+                        return Err(format!(
+                            "layer '{}' does not hold '{shown}'",
+                            self.layers[r].name
+                        ));
+                    }
+                    if !self.fallback {
+                        return Err(format!(
+                            "cannot find flake '{shown}' in any layer, and the fallback to nix's registries is off"
+                        ));
+                    }
+                    let mut left = current;
+                    left.dir = entry_dir.or(user_dir);
+                    return Ok(Some(Resolved {
+                        base: left.to_url(),
+                        layer: last_layer,
+                        outcome: Outcome::Fallback,
+                    }));
+                }
+            }
+        }
+        Err(format!(
+            "cycle detected in the layers for '{}' (more than {MAX_ROUNDS} rounds)",
+            start.short()
+        ))
+    }
+
+    /// Every id across the stack, sorted, with its winner and what it shadows.
+    pub fn list(&self) -> (Vec<Listed>, Vec<Skipped>) {
+        let mut holders: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut skipped = vec![];
+        for (i, layer) in self.layers.iter().enumerate() {
+            match layer.source.list() {
+                Ok(listing) => {
+                    for id in listing.ids {
+                        holders.entry(id).or_default().push(i);
+                    }
+                    skipped.extend(listing.skipped.into_iter().map(|(path, reason)| Skipped {
+                        layer: layer.name.clone(),
+                        path,
+                        reason,
+                    }));
+                }
+                Err(LookupFailure::Unavailable(u)) => self.warn_unavailable(i, &u),
+                Err(LookupFailure::Error(e)) => self.warn_unavailable(
+                    i,
+                    &Unavailable {
+                        status: crate::layer::Status::Invalid,
+                        message: e.0,
+                    },
+                ),
+            }
+        }
+        let mut listed: Vec<Listed> = holders
+            .into_iter()
+            .map(|(id, holders)| self.listed(id, &holders))
+            .collect();
+        listed.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        (listed, skipped)
+    }
+
+    fn listed(&self, id: String, holders: &[usize]) -> Listed {
+        let first = holders[0];
+        let layer = &self.layers[first];
+        let (winner, reference) = if layer.source.kind() == LayerKind::Dir {
+            // A dir layer's answer needs no lookup: it listed the flake.
+            let path = std::path::Path::new(&layer.source.location()).join(&id);
+            (Some(first), Target::Dir(path).render(None))
+        } else {
+            // Ask the stack, as a lookup of the plain id would: a registry
+            // entry may not match the bare id, or may chain elsewhere.
+            let mut trace = vec![];
+            let res =
+                self.resolve_indirect(&Indirect::plain(&id), None, Depth::FirstHolder, &mut trace);
+            let holder = trace
+                .iter()
+                .find(|s| s.verdict == Verdict::Won)
+                .and_then(|s| self.layer_index(&s.layer));
+            let reference = match res {
+                Ok(Some(r)) => Ok(r.base),
+                Ok(None) => Ok(id.clone()),
+                Err(e) => Err(e),
+            };
+            (holder.or(Some(first)), reference)
+        };
+        Listed {
+            shadows: holders
+                .iter()
+                .filter(|&&h| Some(h) != winner)
+                .map(|&h| self.layers[h].name.clone())
+                .collect(),
+            layer: winner.map(|w| self.layers[w].name.clone()),
+            kind: winner.map(|w| self.layers[w].source.kind()),
+            reference,
+            id,
+        }
+    }
+}
