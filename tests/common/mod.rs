@@ -1,0 +1,221 @@
+//! Test harness: runs the built `nixp` in a temporary HOME with its own
+//! config, never the user's; a stub `nix` that records its argv; and the
+//! real nix, offline, for tests that need it.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const NIXP: &str = env!("CARGO_BIN_EXE_nixp");
+
+/// A sandbox: its own HOME, XDG dirs, system config path and PATH.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success, got {self:#?}");
+        &self.stdout
+    }
+
+    #[track_caller]
+    pub fn fails_with(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "expected exit {code}, got {self:#?}");
+        &self.stderr
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["home/.config", "home/.cache", "bin"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        Env { dir, extra_env: vec![] }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The path as a string, for command lines and expectations.
+    pub fn p(&self, rel: &str) -> String {
+        self.path(rel).to_str().unwrap().to_string()
+    }
+
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// A directory holding a `flake.nix` (content irrelevant to nixp).
+    pub fn flake(&self, rel: &str) -> PathBuf {
+        self.write(&format!("{rel}/flake.nix"), "{ outputs = { self }: { }; }\n");
+        self.path(rel)
+    }
+
+    /// The user config file (`$XDG_CONFIG_HOME/nixp/config.json`).
+    pub fn user_config(&self) -> PathBuf {
+        self.path("home/.config/nixp/config.json")
+    }
+
+    pub fn config(&self, json: serde_json::Value) {
+        self.write("home/.config/nixp/config.json", &serde_json::to_string_pretty(&json).unwrap());
+    }
+
+    pub fn system_config(&self, json: serde_json::Value) {
+        self.write("system.json", &serde_json::to_string_pretty(&json).unwrap());
+    }
+
+    pub fn set_env(&mut self, k: &str, v: &str) {
+        self.extra_env.push((k.into(), v.into()));
+    }
+
+    /// A command for the nixp binary in this sandbox.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(NIXP);
+        c.current_dir(self.root());
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if k.starts_with("NIXP_") || k.starts_with("NIX_") || k.starts_with("XDG_") {
+                c.env_remove(&*k);
+            }
+        }
+        c.env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("XDG_CACHE_HOME", self.path("home/.cache"))
+            .env("NIXP_SYSTEM_CONFIG", self.path("system.json"))
+            .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", self.p("bin")));
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// A command for the real nix with this sandbox's environment.
+    pub fn nix_cmd(&self) -> Command {
+        let sandboxed = self.cmd();
+        let mut c = Command::new("nix");
+        c.current_dir(self.root());
+        for (k, v) in sandboxed.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c
+    }
+
+    pub fn nixp<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        run(self.cmd().args(args))
+    }
+
+    /// Installs a stub `nix` first on PATH that records its argv (one
+    /// argument per line, NUL-free) in `nix-argv`, prints `stub-nix`, and
+    /// exits with `$STUB_EXIT` (default 0).
+    pub fn stub_nix(&self) -> PathBuf {
+        let log = self.p("nix-argv");
+        let script = format!(
+            "#!/bin/sh\n: > '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\necho stub-nix\nexit \"${{STUB_EXIT:-0}}\"\n"
+        );
+        let p = self.write("bin/nix", &script);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    /// The argv the stub nix last received (without argv[0]).
+    pub fn nix_argv(&self) -> Vec<String> {
+        self.read("nix-argv").lines().map(String::from).collect()
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The real nix, offline, or `None` (with a printed reason) when it is not
+/// installed. With `NIXP_REQUIRE_NIX=1` a missing nix fails the test.
+pub fn real_nix() -> Option<PathBuf> {
+    match which("nix") {
+        Some(p) => Some(p),
+        None => {
+            if std::env::var("NIXP_REQUIRE_NIX").is_ok_and(|v| v == "1") {
+                panic!("NIXP_REQUIRE_NIX=1 but no nix on PATH");
+            }
+            eprintln!("skipped: no nix on PATH (install nix-bin, or set NIXP_REQUIRE_NIX=1 to fail instead)");
+            None
+        }
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+impl Env {
+    /// Settings that make the real nix work offline, as root, without a
+    /// daemon, with an empty global registry and this sandbox's HOME.
+    pub fn use_real_nix(&mut self) {
+        let reg = self.write("global-registry.json", r#"{"flakes":[],"version":2}"#);
+        let conf = format!(
+            "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\nflake-registry = {}\n",
+            reg.display()
+        );
+        self.set_env("NIX_CONFIG", &conf);
+    }
+
+    /// A real flake whose package `pkg` builds `bin/<program>` printing `says`.
+    pub fn real_flake(&self, rel: &str, packages: &[(&str, &str, &str)]) -> PathBuf {
+        let mut attrs = String::new();
+        for (pkg, program, says) in packages {
+            attrs.push_str(&format!(
+                "      {pkg} = derivation {{ name = \"{program}\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; \
+args = [ \"-c\" \"/bin/mkdir -p $out/bin; /usr/bin/printf '#!/bin/sh\\\\necho {says} \\\"$@\\\"\\\\n' > $out/bin/{program}; /bin/chmod +x $out/bin/{program}\" ]; }};\n"
+            ));
+        }
+        let text = format!("{{\n  outputs = {{ self }}: {{\n    packages.x86_64-linux = {{\n{attrs}    }};\n  }};\n}}\n");
+        self.write(&format!("{rel}/flake.nix"), &text);
+        self.path(rel)
+    }
+}

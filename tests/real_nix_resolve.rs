@@ -1,0 +1,23 @@
+//! The reference `nixp resolve` prints for a dir-layer flake, handed to the
+//! real nix, builds that flake.
+#![allow(clippy::unwrap_used)]
+mod common;
+use common::*;
+
+#[test]
+fn resolved_reference_builds_with_real_nix() {
+    let Some(_) = real_nix() else { return };
+    let mut env = Env::new();
+    env.use_real_nix();
+    env.real_flake("flakes/foo", &[("MAIN_PKG", "foo-main", "private-foo")]);
+    env.config(serde_json::json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    let out = env.nixp(&["resolve", "foo#MAIN_PKG"]);
+    let reference = out.ok().trim().to_string();
+    assert_eq!(reference, format!("{}#MAIN_PKG", env.p("flakes/foo")));
+    let b = run(env.nix_cmd().args(["build", "--no-link", "--json", &reference]));
+    assert_eq!(b.code, 0, "{b:#?}");
+    let v: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();
+    let out_path = v[0]["outputs"]["out"].as_str().unwrap();
+    let said = run(std::process::Command::new(format!("{out_path}/bin/foo-main")).arg("x"));
+    assert_eq!(said.stdout, "private-foo x\n");
+}
