@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// The first words that select one of nixp's own verbs.
-pub const VERBS: [&str; 3] = ["resolve", "layers", "list"];
+pub const VERBS: [&str; 4] = ["resolve", "explain", "layers", "list"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Verb {
     /// Print the reference nixp would hand to nix for each REF
     Resolve(ResolveArgs),
+    /// Print the nix command line nixp would run, and why; run nothing
+    Explain(ExplainArgs),
     /// Show the stack of layers, or edit it
     Layers(LayersArgs),
     /// List every id across the stack, its winning layer and what it shadows
@@ -45,6 +47,17 @@ pub struct ResolveArgs {
     /// Flake references, as they would stand on nix's command line
     #[arg(required = true, value_name = "REF")]
     pub refs: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// A nix command line, without the leading `nix`
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "NIX_ARGS"
+    )]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

@@ -9,9 +9,13 @@ pub mod atomic;
 pub mod cli;
 mod commands;
 pub mod config;
+pub mod dropin;
 pub mod exit;
 pub mod flakeref;
 pub mod layer;
+pub mod nix;
+pub mod rewrite;
+pub mod schema;
 pub mod stack;
 pub mod target;
 
@@ -24,10 +28,7 @@ pub fn run() -> ExitCode {
     let verb = args.get(1).and_then(|a| a.to_str());
     let result = match verb {
         Some(v) if cli::VERBS.contains(&v) => commands::run(args),
-        _ => Err(exit::coded(
-            exit::NIX_NOT_FOUND,
-            "running nix commands is not built yet",
-        )),
+        _ => dropin::run(args.into_iter().skip(1).collect()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

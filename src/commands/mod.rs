@@ -2,6 +2,7 @@
 //! stdout (warnings and errors to stderr) and returns an exit code; none of
 //! them needs nix.
 
+mod explain;
 mod layers;
 mod list;
 mod resolve;
@@ -12,6 +13,8 @@ use anyhow::Result;
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::{self, Write};
+
+pub use resolve::explain as explain_resolution;
 
 /// Runs the nixp verb in `args` (`args[1]` is one of `cli::VERBS`).
 pub fn run(args: Vec<OsString>) -> Result<u8> {
@@ -29,6 +32,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
     let mut out = io::BufWriter::new(out);
     let code = match cli.verb {
         Verb::Resolve(a) => resolve::run(&config, &a, &mut out),
+        Verb::Explain(a) => explain::run(&config, a, &mut out),
         Verb::Layers(a) => layers::run(&config, a, &mut out),
         Verb::List(a) => list::run(&config, &a, &mut out),
     };

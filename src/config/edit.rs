@@ -162,6 +162,7 @@ mod tests {
         Paths {
             system: d.join("system.json"),
             user: d.join("user/config.json"),
+            cache: None,
         }
     }
 

@@ -46,6 +46,8 @@ pub struct Config {
 pub struct Paths {
     pub system: PathBuf,
     pub user: PathBuf,
+    /// `$XDG_CACHE_HOME/nixp` (`~/.cache/nixp`), if a home is known.
+    pub cache: Option<PathBuf>,
 }
 
 impl Paths {
@@ -59,14 +61,23 @@ impl Paths {
         };
         let system =
             var("NIXP_SYSTEM_CONFIG").unwrap_or_else(|| PathBuf::from("/etc/nixp/config.json"));
-        let user = var("NIXP_CONFIG").unwrap_or_else(|| {
-            let base = var("XDG_CONFIG_HOME")
+        let xdg = |k, fallback: &str| {
+            var(k)
                 .filter(|p| p.is_absolute())
-                .or_else(|| var("HOME").map(|h| h.join(".config")))
-                .unwrap_or_else(|| PathBuf::from(".config"));
-            base.join("nixp").join("config.json")
+                .or_else(|| var("HOME").map(|h| h.join(fallback)))
+        };
+        let user = var("NIXP_CONFIG").unwrap_or_else(|| {
+            xdg("XDG_CONFIG_HOME", ".config")
+                .unwrap_or_else(|| PathBuf::from(".config"))
+                .join("nixp")
+                .join("config.json")
         });
-        Paths { system, user }
+        let cache = xdg("XDG_CACHE_HOME", ".cache").map(|c| c.join("nixp"));
+        Paths {
+            system,
+            user,
+            cache,
+        }
     }
 }
 

@@ -1,0 +1,23 @@
+//! `nixp explain NIX_ARGS...`: the nix command line nixp would run, and the
+//! trace of each rewritten reference; runs nothing.
+
+use crate::cli::ExplainArgs;
+use crate::config::Config;
+use crate::dropin;
+use crate::exit;
+use crate::stack::Depth;
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(config: &Config, args: ExplainArgs, out: &mut impl Write) -> Result<u8> {
+    let plan = dropin::plan(config, args.args, Depth::All)?;
+    write!(out, "{}", dropin::describe(&plan, config.fallback))?;
+    if plan.errors.is_empty() {
+        return Ok(exit::OK);
+    }
+    out.flush()?;
+    for e in &plan.errors {
+        eprintln!("error: {e}");
+    }
+    Ok(exit::RESOLVE)
+}

@@ -1,0 +1,350 @@
+//! Finding flake references on a nix command line, by nix's own parsing
+//! rules and schema, and substituting resolved ones.
+//!
+//! nix reads its command line like this (`Args::parseCmdline`): `--` ends
+//! flags; `-abc` is `-a -b -c` and `-j3` is `-j 3`; a flag takes exactly its
+//! arity of following words (or all the rest); `--flag=value` is not
+//! accepted; flags of every command on the path so far are accepted
+//! anywhere after it (the top level's everywhere); positionals fill the
+//! command's expected arguments in order. A word is a flake reference only
+//! where nix expects one: positionals labelled as installables, flake URLs,
+//! packages or dependencies (but not under `--file`/`--expr`, where they are
+//! attribute paths), and the values of a few flags. `nix registry`
+//! arguments, words after `--command`/`-c`, the program arguments of
+//! `nix run`, and commands the schema does not know are never touched.
+//!
+//! Everything here is pure: the command line in, positions out.
+
+use crate::flakeref::Position;
+use crate::schema::Command;
+use std::ffi::OsString;
+
+/// Positional labels whose words are flake references, and how nix reads them.
+const REF_LABELS: &[(&str, Position)] = &[
+    ("installables", Position::Installable),
+    ("installable", Position::Installable),
+    ("package", Position::Installable),
+    ("dependency", Position::Installable),
+    ("flake-url", Position::FlakeUrl),
+];
+
+/// Flags whose values are flake references: (long name, value index, position).
+const REF_FLAGS: &[(&str, usize, Position)] = &[
+    ("inputs-from", 0, Position::FlakeUrl),
+    ("override-input", 1, Position::FlakeUrl),
+    ("override-flake", 1, Position::FlakeUrl),
+    ("bundler", 0, Position::FlakeUrl),
+    ("redirect", 0, Position::Installable),
+    ("template", 0, Position::FlakeUrl),
+    ("flake", 0, Position::FlakeUrl),
+];
+
+/// Flags that make positionals attribute paths instead of flake references.
+const NON_FLAKE_FLAGS: &[&str] = &["file", "expr"];
+
+/// A word of the command line that nix reads as a flake reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// Index into the arguments (argv without argv[0]).
+    pub index: usize,
+    pub position: Position,
+    /// True for a positional, false for a flag value.
+    pub positional: bool,
+}
+
+/// Where the command line stops being understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Read to the end.
+    None,
+    /// A flag the schema does not know, at this index: nixp cannot tell
+    /// what the words after it are.
+    UnknownFlag(usize),
+}
+
+/// The result of reading a command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reading {
+    pub slots: Vec<Slot>,
+    /// The command path, e.g. `["flake", "show"]`; empty if none.
+    pub command: Vec<String>,
+    /// Whether the schema knows the command.
+    pub known: bool,
+    pub stop: Stop,
+}
+
+/// One unit of the expanded command line: an original word, or a piece of
+/// a short-flag cluster (never a flake reference).
+struct Token {
+    text: String,
+    index: Option<usize>,
+}
+
+/// nix's expansion of `-abc` into `-a -b -c` and `-j3` into `-j 3`.
+fn expand(args: &[OsString]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut dash_dash = false;
+    for (i, a) in args.iter().enumerate() {
+        let text = a.to_string_lossy().into_owned();
+        let b = text.as_bytes();
+        if !dash_dash && text == "--" {
+            dash_dash = true;
+        }
+        if !dash_dash && b.len() > 2 && b[0] == b'-' && b[1] != b'-' && b[1].is_ascii_alphabetic() {
+            out.push(Token {
+                text: format!("-{}", b[1] as char),
+                index: None,
+            });
+            for (j, c) in text.char_indices().skip(2) {
+                if c.is_ascii_alphabetic() {
+                    out.push(Token {
+                        text: format!("-{c}"),
+                        index: None,
+                    });
+                } else {
+                    out.push(Token {
+                        text: text[j..].to_string(),
+                        index: None,
+                    });
+                    break;
+                }
+            }
+        } else {
+            // Non-UTF-8 words can never be flake references nixp rewrites.
+            let utf8 = a.to_str().is_some();
+            out.push(Token {
+                text,
+                index: utf8.then_some(i),
+            });
+        }
+    }
+    out
+}
+
+/// Reads a nix command line (without argv[0]) against the schema.
+pub fn read(root: &Command, args: &[OsString]) -> Reading {
+    let tokens = expand(args);
+    let mut path: Vec<&Command> = vec![root];
+    let mut names: Vec<String> = vec![];
+    let mut expected: Vec<(String, Option<u32>)> = labels(root);
+    let mut taken = 0u32; // words given to expected[0] so far
+    let mut slots = vec![];
+    let mut non_flake = false;
+    let mut dash_dash = false;
+    let mut known = true;
+    let mut stop = Stop::None;
+    let mut t = 0;
+    while t < tokens.len() {
+        let tok = &tokens[t];
+        t += 1;
+        if !dash_dash && tok.text == "--" {
+            dash_dash = true;
+            continue;
+        }
+        if !dash_dash && tok.text.len() > 1 && tok.text.starts_with('-') {
+            let Some((name, arity)) = find_flag(&path, &tok.text) else {
+                stop = Stop::UnknownFlag(tok.index.unwrap_or(args.len()));
+                break;
+            };
+            if NON_FLAKE_FLAGS.contains(&name.as_str()) {
+                non_flake = true;
+            }
+            let count = arity.map_or(tokens.len() - t, |n| (n as usize).min(tokens.len() - t));
+            if let Some((_, v, pos)) = REF_FLAGS.iter().find(|(n, _, _)| *n == name)
+                && *v < count
+                && let Some(index) = tokens[t + v].index
+            {
+                slots.push(Slot {
+                    index,
+                    position: *pos,
+                    positional: false,
+                });
+            }
+            t += count;
+            continue;
+        }
+        // A positional word.
+        let Some((label, arity)) = expected.first().cloned() else {
+            continue;
+        };
+        if label == "subcommand" {
+            let parent = *path.last().unwrap_or(&root);
+            match parent.subcommand(&names, &tok.text) {
+                Some(sub) => {
+                    names.push(tok.text.clone());
+                    path.push(sub);
+                    expected = labels(sub);
+                    taken = 0;
+                }
+                None => {
+                    known = false;
+                    names.push(tok.text.clone());
+                    break;
+                }
+            }
+            continue;
+        }
+        if let Some((_, pos)) = REF_LABELS.iter().find(|(l, _)| *l == label)
+            && let Some(index) = tok.index
+        {
+            slots.push(Slot {
+                index,
+                position: *pos,
+                positional: true,
+            });
+        }
+        taken += 1;
+        if arity.is_some_and(|n| taken >= n) {
+            expected.remove(0);
+            taken = 0;
+        }
+    }
+    if names.first().is_some_and(|c| c == "registry") || !known {
+        slots.clear();
+    }
+    if non_flake {
+        slots.retain(|s| !s.positional);
+    }
+    Reading {
+        slots,
+        command: names,
+        known,
+        stop,
+    }
+}
+
+fn labels(c: &Command) -> Vec<(String, Option<u32>)> {
+    c.args.iter().map(|a| (a.label.clone(), a.arity)).collect()
+}
+
+/// Looks a flag up in every command on the path, the top level first (as
+/// nix's `MultiCommand::processFlag` does); returns its long name and arity.
+fn find_flag(path: &[&Command], text: &str) -> Option<(String, Option<u32>)> {
+    if let Some(long) = text.strip_prefix("--") {
+        path.iter()
+            .find_map(|c| c.flags.get(long).map(|a| (long.to_string(), *a)))
+    } else {
+        let mut chars = text.chars().skip(1);
+        let (Some(ch), None) = (chars.next(), chars.next()) else {
+            return None;
+        };
+        path.iter().find_map(|c| {
+            let long = c.short.get(&ch)?;
+            Some((long.clone(), *c.flags.get(long)?))
+        })
+    }
+}
+
+/// The command line with the words at `replacements` replaced.
+pub fn substitute(args: &[OsString], replacements: &[(usize, String)]) -> Vec<OsString> {
+    let mut out = args.to_vec();
+    for (i, new) in replacements {
+        if let Some(slot) = out.get_mut(*i) {
+            *slot = OsString::from(new);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Schema;
+
+    fn slots(line: &str) -> Vec<String> {
+        let args: Vec<OsString> = shell_words::split(line)
+            .unwrap()
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        let schema = Schema::builtin();
+        read(&schema.root, &args)
+            .slots
+            .iter()
+            .map(|s| args[s.index].to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn installables_with_global_flags_around() {
+        assert_eq!(
+            slots("--option cores 1 build -L foo#a --arg n e bar#b --impure -j3 baz"),
+            ["foo#a", "bar#b", "baz"]
+        );
+    }
+
+    #[test]
+    fn run_program_arguments_are_not_refs() {
+        assert_eq!(slots("run foo#x -- foo#y"), ["foo#x"]);
+        assert_eq!(slots("run -- foo#x foo#y"), ["foo#x"]);
+    }
+
+    #[test]
+    fn command_words_are_not_refs() {
+        assert_eq!(slots("shell foo#x bar -c echo foo#z"), ["foo#x", "bar"]);
+        assert_eq!(slots("develop foo -c make"), ["foo"]);
+        assert_eq!(slots("develop foo --command make foo"), ["foo"]);
+    }
+
+    #[test]
+    fn flake_urls_and_flag_values() {
+        assert_eq!(slots("flake show PKGS.blender"), ["PKGS.blender"]);
+        assert_eq!(slots("flake metadata foo"), ["foo"]);
+        assert_eq!(slots("build --inputs-from foo bar#x"), ["foo", "bar#x"]);
+        assert_eq!(
+            slots("build --override-input dep foo bar#x"),
+            ["foo", "bar#x"]
+        );
+        assert_eq!(slots("build --override-flake foo bar baz"), ["bar", "baz"]);
+        assert_eq!(slots("bundle --bundler foo#b bar"), ["foo#b", "bar"]);
+        assert_eq!(slots("flake init -t foo#tmpl"), ["foo#tmpl"]);
+        assert_eq!(slots("why-depends foo#a foo#b"), ["foo#a", "foo#b"]);
+        assert_eq!(slots("search foo regex"), ["foo"]);
+    }
+
+    #[test]
+    fn file_and_expr_make_attribute_paths() {
+        assert!(slots("build -f default.nix foo").is_empty());
+        assert!(slots("eval --expr '1 + 1' foo").is_empty());
+        assert_eq!(slots("build -f default.nix --inputs-from foo x"), ["foo"]);
+    }
+
+    #[test]
+    fn registry_and_unknown_commands_are_left_alone() {
+        assert!(slots("registry add foo /x").is_empty());
+        assert!(slots("registry pin foo").is_empty());
+        assert!(slots("frobnicate foo").is_empty());
+        assert!(slots("--version").is_empty());
+    }
+
+    #[test]
+    fn aliases_and_profile_install() {
+        assert_eq!(slots("profile install foo#MAIN_PKG"), ["foo#MAIN_PKG"]);
+    }
+
+    #[test]
+    fn unknown_flag_stops_reading() {
+        let args: Vec<OsString> = ["build", "foo", "--frob", "bar"]
+            .map(OsString::from)
+            .to_vec();
+        let r = read(&Schema::builtin().root, &args);
+        assert_eq!(r.stop, Stop::UnknownFlag(2));
+        assert_eq!(r.slots.len(), 1);
+    }
+
+    #[test]
+    fn clustered_short_flags_are_not_refs() {
+        // `-Lv` is `-L -v`; `-j3` is `-j 3`; neither value is a word of its own.
+        assert_eq!(slots("build -Lv -j3 foo"), ["foo"]);
+        assert_eq!(slots("build -j 3 foo"), ["foo"]);
+    }
+
+    #[test]
+    fn substitute_replaces_only_given_words() {
+        let args: Vec<OsString> = ["a", "b", "c"].map(OsString::from).to_vec();
+        assert_eq!(
+            substitute(&args, &[(1, "X".into())]),
+            ["a", "X", "c"].map(OsString::from).to_vec()
+        );
+    }
+}

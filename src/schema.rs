@@ -1,0 +1,326 @@
+//! nix's own command-line schema: which commands exist, what their
+//! positional arguments are called, and how many words each flag takes.
+//!
+//! The schema comes from the real nix (`nix __dump-cli`, or `nix __dump-args`
+//! before 2.15), once per nix binary: a compact form is cached under
+//! `$XDG_CACHE_HOME/nixp/`, keyed by the binary's resolved path, size and
+//! mtime. When the dump fails, a schema built into nixp (taken from nix 2.8)
+//! stands in. A corrupt or unwritable cache never breaks a run. What the dump
+//! leaves out (command aliases, flag aliases, `-j`) is added here from a
+//! small built-in list.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+
+/// One command (or the top level): its positionals, flags and subcommands.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Command {
+    /// Positional arguments in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<Arg>,
+    /// Long flag name → number of words it takes (`None`: all the rest).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flags: BTreeMap<String, Option<u32>>,
+    /// Short flag letter → long flag name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub short: BTreeMap<char, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub commands: BTreeMap<String, Command>,
+}
+
+/// A positional argument.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Arg {
+    pub label: String,
+    /// Words it takes (`None`: all the rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arity: Option<u32>,
+}
+
+/// The whole schema with where it came from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Schema {
+    /// `dump` (asked nix) or `builtin`.
+    pub origin: String,
+    pub root: Command,
+}
+
+/// Command aliases nix does not list in its dump: (parent command path,
+/// alias) → the path of the command it stands for, from the parent's level.
+/// In nix 2.8 most of these are still real commands, and the dump wins.
+const COMMAND_ALIASES: &[(&str, &str, &[&str])] = &[
+    ("", "shell", &["env", "shell"]),
+    ("", "dev-shell", &["develop"]),
+    ("", "show-derivation", &["derivation", "show"]),
+    ("", "doctor", &["config", "check"]),
+    ("", "show-config", &["config", "show"]),
+    ("", "diff-closures", &["store", "diff-closures"]),
+    (
+        "",
+        "make-content-addressable",
+        &["store", "make-content-addressed"],
+    ),
+    ("profile", "install", &["add"]),
+];
+
+/// Flags nix accepts but leaves out of its dump: (long name, short, arity)
+/// added to the top level when the dump does not know them.
+const FLAG_GAPS: &[(&str, Option<char>, Option<u32>)] = &[
+    ("max-jobs", Some('j'), Some(1)),
+    ("no-net", None, Some(0)),
+    ("ignore-environment", Some('i'), Some(0)),
+    ("keep", Some('k'), Some(1)),
+    ("unset", Some('u'), Some(1)),
+    ("skip-live", None, Some(0)),
+];
+
+const BUILTIN: &str = include_str!("schema-builtin.json");
+
+impl Command {
+    /// Converts nix's dump (`__dump-args`, or the `"args"` of `__dump-cli`).
+    pub fn from_dump(v: &Value) -> Option<Command> {
+        let obj = v.as_object()?;
+        let mut c = Command::default();
+        for a in obj
+            .get("args")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            c.args.push(Arg {
+                label: a.get("label")?.as_str()?.to_string(),
+                arity: a.get("arity").and_then(Value::as_u64).map(|n| n as u32),
+            });
+        }
+        for (name, f) in obj
+            .get("flags")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            c.flags.insert(
+                name.clone(),
+                f.get("arity").and_then(Value::as_u64).map(|n| n as u32),
+            );
+            if let Some(s) = f
+                .get("shortName")
+                .and_then(Value::as_str)
+                .and_then(|s| s.chars().next())
+            {
+                c.short.insert(s, name.clone());
+            }
+        }
+        for (name, sub) in obj
+            .get("commands")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            c.commands.insert(name.clone(), Command::from_dump(sub)?);
+        }
+        Some(c)
+    }
+
+    /// The subcommand `word` of this command, following nix's aliases when
+    /// the dump does not list it. `path` is this command's path.
+    pub fn subcommand(&self, path: &[String], word: &str) -> Option<&Command> {
+        if let Some(c) = self.commands.get(word) {
+            return Some(c);
+        }
+        let parent = path.join(" ");
+        let (_, _, target) = COMMAND_ALIASES
+            .iter()
+            .find(|(p, alias, _)| *p == parent && *alias == word)?;
+        target.iter().try_fold(self, |c, w| c.commands.get(*w))
+    }
+
+    fn fill_gaps(&mut self) {
+        for (name, short, arity) in FLAG_GAPS {
+            if !self.flags.contains_key(*name) {
+                self.flags.insert(name.to_string(), *arity);
+            }
+            if let Some(s) = short {
+                self.short.entry(*s).or_insert_with(|| name.to_string());
+            }
+        }
+    }
+}
+
+impl Schema {
+    /// The schema built into nixp (from nix 2.8), for when the dump fails.
+    pub fn builtin() -> Schema {
+        let mut root: Command = serde_json::from_str(BUILTIN).unwrap_or_default();
+        root.fill_gaps();
+        Schema {
+            origin: "builtin".into(),
+            root,
+        }
+    }
+
+    /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
+    pub fn dump(nix: &Path) -> Option<Schema> {
+        let run = |verb: &str| -> Option<Value> {
+            let out = Process::new(nix)
+                .arg(verb)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            if !out.status.success() {
+                return None;
+            }
+            serde_json::from_slice(&out.stdout).ok()
+        };
+        let tree = match run("__dump-cli") {
+            Some(mut v) => v.get_mut("args").map(Value::take)?,
+            None => run("__dump-args")?,
+        };
+        let mut root = Command::from_dump(&tree)?;
+        root.fill_gaps();
+        Some(Schema {
+            origin: "dump".into(),
+            root,
+        })
+    }
+
+    /// The schema for `nix`: from the cache, else from nix (and cached),
+    /// else the built-in one.
+    pub fn load(nix: &Path, cache_dir: Option<&Path>) -> Schema {
+        let key = CacheKey::of(nix);
+        let cache = cache_dir
+            .zip(key.as_ref())
+            .map(|(d, k)| d.join(k.file_name()));
+        if let (Some(path), Some(key)) = (&cache, &key)
+            && let Some(s) = read_cache(path, key)
+        {
+            return s;
+        }
+        match Schema::dump(nix) {
+            Some(s) => {
+                if let (Some(path), Some(key)) = (&cache, &key) {
+                    write_cache(path, key, &s);
+                }
+                s
+            }
+            None => Schema::builtin(),
+        }
+    }
+}
+
+/// What identifies one nix binary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CacheKey {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i128,
+}
+
+impl CacheKey {
+    pub fn of(nix: &Path) -> Option<CacheKey> {
+        let path = std::fs::canonicalize(nix).ok()?;
+        let m = std::fs::metadata(&path).ok()?;
+        use std::os::unix::fs::MetadataExt;
+        Some(CacheKey {
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            path,
+        })
+    }
+
+    /// A file name unique to this key (FNV-1a of its fields).
+    fn file_name(&self) -> String {
+        let mut h: u64 = 0xcbf29ce484222325;
+        let text = format!("{}\0{}\0{}", self.path.display(), self.size, self.mtime_ns);
+        for b in text.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("schema-v1-{h:016x}.json")
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    key: CacheKey,
+    schema: Command,
+}
+
+fn read_cache(path: &Path, key: &CacheKey) -> Option<Schema> {
+    let text = std::fs::read(path).ok()?;
+    let file: CacheFile = serde_json::from_slice(&text).ok()?;
+    (file.key == *key).then(|| Schema {
+        origin: "cache".into(),
+        root: file.schema,
+    })
+}
+
+fn write_cache(path: &Path, key: &CacheKey, schema: &Schema) {
+    let file = CacheFile {
+        key: key.clone(),
+        schema: schema.root.clone(),
+    };
+    if let Ok(text) = serde_json::to_vec(&file) {
+        // A cache that cannot be written only costs a dump next time.
+        let _ = crate::atomic::write(path, &text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_schema_parses_and_knows_the_main_commands() {
+        let s = Schema::builtin();
+        for c in [
+            "build", "run", "shell", "develop", "flake", "profile", "registry", "search",
+        ] {
+            assert!(s.root.commands.contains_key(c), "{c}");
+        }
+        assert_eq!(s.root.short.get(&'j').map(String::as_str), Some("max-jobs"));
+        let build = &s.root.commands["build"];
+        assert_eq!(build.args[0].label, "installables");
+        assert_eq!(build.flags.get("override-input"), Some(&Some(2)));
+    }
+
+    #[test]
+    fn aliases_resolve_to_their_targets() {
+        let mut root = Command::default();
+        let mut profile = Command::default();
+        profile.commands.insert(
+            "add".into(),
+            Command {
+                args: vec![Arg {
+                    label: "installables".into(),
+                    arity: None,
+                }],
+                ..Default::default()
+            },
+        );
+        root.commands.insert("profile".into(), profile);
+        let p = root.subcommand(&[], "profile").unwrap();
+        let add = p.subcommand(&["profile".into()], "install").unwrap();
+        assert_eq!(add.args[0].label, "installables");
+        assert!(root.subcommand(&[], "nope").is_none());
+    }
+
+    #[test]
+    fn corrupt_or_stale_cache_is_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.json");
+        let key = CacheKey {
+            path: "/x/nix".into(),
+            size: 1,
+            mtime_ns: 2,
+        };
+        std::fs::write(&p, "{not json").unwrap();
+        assert!(read_cache(&p, &key).is_none());
+        write_cache(&p, &key, &Schema::builtin());
+        assert!(read_cache(&p, &key).is_some());
+        let other = CacheKey { size: 3, ..key };
+        assert!(read_cache(&p, &other).is_none());
+    }
+}
