@@ -39,7 +39,8 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
     }
 
     pub fn lines(&self) -> Vec<&str> {
@@ -53,7 +54,10 @@ impl Env {
         for d in ["home/.config", "home/.cache", "bin"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        Env { dir, extra_env: vec![] }
+        Env {
+            dir,
+            extra_env: vec![],
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -82,7 +86,10 @@ impl Env {
 
     /// A directory holding a `flake.nix` (content irrelevant to nixp).
     pub fn flake(&self, rel: &str) -> PathBuf {
-        self.write(&format!("{rel}/flake.nix"), "{ outputs = { self }: { }; }\n");
+        self.write(
+            &format!("{rel}/flake.nix"),
+            "{ outputs = { self }: { }; }\n",
+        );
         self.path(rel)
     }
 
@@ -92,7 +99,10 @@ impl Env {
     }
 
     pub fn config(&self, json: serde_json::Value) {
-        self.write("home/.config/nixp/config.json", &serde_json::to_string_pretty(&json).unwrap());
+        self.write(
+            "home/.config/nixp/config.json",
+            &serde_json::to_string_pretty(&json).unwrap(),
+        );
     }
 
     pub fn system_config(&self, json: serde_json::Value) {
@@ -117,7 +127,10 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.path("home/.config"))
             .env("XDG_CACHE_HOME", self.path("home/.cache"))
             .env("NIXP_SYSTEM_CONFIG", self.path("system.json"))
-            .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", self.p("bin")));
+            .env(
+                "PATH",
+                format!("{}:/usr/local/bin:/usr/bin:/bin", self.p("bin")),
+            );
         for (k, v) in &self.extra_env {
             c.env(k, v);
         }
@@ -179,7 +192,9 @@ pub fn real_nix() -> Option<PathBuf> {
             if std::env::var("NIXP_REQUIRE_NIX").is_ok_and(|v| v == "1") {
                 panic!("NIXP_REQUIRE_NIX=1 but no nix on PATH");
             }
-            eprintln!("skipped: no nix on PATH (install nix-bin, or set NIXP_REQUIRE_NIX=1 to fail instead)");
+            eprintln!(
+                "skipped: no nix on PATH (install nix-bin, or set NIXP_REQUIRE_NIX=1 to fail instead)"
+            );
             None
         }
     }
@@ -214,7 +229,9 @@ impl Env {
 args = [ \"-c\" \"/bin/mkdir -p $out/bin; /usr/bin/printf '#!/bin/sh\\\\necho {says} \\\"$@\\\"\\\\n' > $out/bin/{program}; /bin/chmod +x $out/bin/{program}\" ]; }};\n"
             ));
         }
-        let text = format!("{{\n  outputs = {{ self }}: {{\n    packages.x86_64-linux = {{\n{attrs}    }};\n  }};\n}}\n");
+        let text = format!(
+            "{{\n  outputs = {{ self }}: {{\n    packages.x86_64-linux = {{\n{attrs}    }};\n  }};\n}}\n"
+        );
         self.write(&format!("{rel}/flake.nix"), &text);
         self.path(rel)
     }
