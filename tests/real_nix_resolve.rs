@@ -14,12 +14,8 @@ fn resolved_reference_builds_with_real_nix() {
     let out = env.nixp(&["resolve", "foo#MAIN_PKG"]);
     let reference = out.ok().trim().to_string();
     assert_eq!(reference, format!("{}#MAIN_PKG", env.p("flakes/foo")));
-    let b = run(env
-        .nix_cmd()
-        .args(["build", "--no-link", "--json", &reference]));
-    assert_eq!(b.code, 0, "{b:#?}");
-    let v: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();
-    let out_path = v[0]["outputs"]["out"].as_str().unwrap();
-    let said = run(std::process::Command::new(format!("{out_path}/bin/foo-main")).arg("x"));
-    assert_eq!(said.stdout, "private-foo x\n");
+    let out_path = env.nix_build(&reference);
+    let said =
+        run(std::process::Command::new(format!("{out_path}/bin/foo-main")).args(["x", "y z"]));
+    assert_eq!(said.stdout, "private-foo\nx\ny z\n");
 }

@@ -115,7 +115,12 @@ impl Env {
 
     /// A command for the nixp binary in this sandbox.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(NIXP);
+        self.sandboxed(NIXP)
+    }
+
+    /// A command for any program, with this sandbox's environment and cwd.
+    pub fn sandboxed(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut c = Command::new(program);
         c.current_dir(self.root());
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy();
@@ -139,16 +144,7 @@ impl Env {
 
     /// A command for the real nix with this sandbox's environment.
     pub fn nix_cmd(&self) -> Command {
-        let sandboxed = self.cmd();
-        let mut c = Command::new("nix");
-        c.current_dir(self.root());
-        for (k, v) in sandboxed.get_envs() {
-            match v {
-                Some(v) => c.env(k, v),
-                None => c.env_remove(k),
-            };
-        }
-        c
+        self.sandboxed("nix")
     }
 
     pub fn nixp<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
@@ -156,16 +152,32 @@ impl Env {
     }
 
     /// Installs a stub `nix` first on PATH that records its argv (one
-    /// argument per line, NUL-free) in `nix-argv`, prints `stub-nix`, and
-    /// exits with `$STUB_EXIT` (default 0).
+    /// argument per line) in `nix-argv`, prints `stub-nix`, and exits with
+    /// `$STUB_EXIT` (default 0). Schema dumps (`__dump-*`) fail, so nixp
+    /// uses its built-in schema, and are counted in `nix-dumps`.
     pub fn stub_nix(&self) -> PathBuf {
+        self.stub_nix_at("bin/nix")
+    }
+
+    pub fn stub_nix_at(&self, rel: &str) -> PathBuf {
         let log = self.p("nix-argv");
+        let dumps = self.p("nix-dumps");
         let script = format!(
-            "#!/bin/sh\n: > '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\necho stub-nix\nexit \"${{STUB_EXIT:-0}}\"\n"
+            "#!/bin/sh\ncase \"$1\" in __dump-*) echo \"$1\" >> '{dumps}'; exit 1;; esac\n: > '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\necho stub-nix\nexit \"${{STUB_EXIT:-0}}\"\n"
         );
-        let p = self.write("bin/nix", &script);
+        let p = self.write(rel, &script);
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
         p
+    }
+
+    /// How many times the stub was asked for a schema dump.
+    pub fn nix_dumps(&self) -> usize {
+        std::fs::read_to_string(self.path("nix-dumps")).map_or(0, |s| s.lines().count())
+    }
+
+    /// Whether the stub nix ran a command (not a dump).
+    pub fn nix_ran(&self) -> bool {
+        self.path("nix-argv").exists()
     }
 
     /// The argv the stub nix last received (without argv[0]).
@@ -220,19 +232,50 @@ impl Env {
         self.set_env("NIX_CONFIG", &conf);
     }
 
-    /// A real flake whose package `pkg` builds `bin/<program>` printing `says`.
-    pub fn real_flake(&self, rel: &str, packages: &[(&str, &str, &str)]) -> PathBuf {
+    /// A real flake: each `(attr, program, says)` is a package
+    /// `packages.x86_64-linux.<attr>` whose `bin/<program>` prints `says`
+    /// and then each of its arguments on a line of its own. `extra` is
+    /// more Nix attributes of `outputs` (it may use `mk program says`).
+    pub fn real_flake_with(
+        &self,
+        rel: &str,
+        packages: &[(&str, &str, &str)],
+        extra: &str,
+    ) -> PathBuf {
         let mut attrs = String::new();
         for (pkg, program, says) in packages {
-            attrs.push_str(&format!(
-                "      {pkg} = derivation {{ name = \"{program}\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; \
-args = [ \"-c\" \"/bin/mkdir -p $out/bin; /usr/bin/printf '#!/bin/sh\\\\necho {says} \\\"$@\\\"\\\\n' > $out/bin/{program}; /bin/chmod +x $out/bin/{program}\" ]; }};\n"
-            ));
+            attrs.push_str(&format!("      {pkg} = mk \"{program}\" \"{says}\";\n"));
         }
         let text = format!(
-            "{{\n  outputs = {{ self }}: {{\n    packages.x86_64-linux = {{\n{attrs}    }};\n  }};\n}}\n"
+            r##"{{
+  outputs = {{ self }}: let
+    mk = program: says: derivation {{
+      name = program; system = "x86_64-linux"; builder = "/bin/sh";
+      args = [ "-c" "/bin/mkdir -p $out/bin && /bin/cp ${{builtins.toFile program "#!/bin/sh\nprintf '%s\\n' ${{says}} \"$@\"\n"}} $out/bin/${{program}} && /bin/chmod +x $out/bin/${{program}}" ];
+    }};
+  in {{
+    packages.x86_64-linux = {{
+{attrs}    }};
+{extra}
+  }};
+}}
+"##
         );
         self.write(&format!("{rel}/flake.nix"), &text);
         self.path(rel)
+    }
+
+    pub fn real_flake(&self, rel: &str, packages: &[(&str, &str, &str)]) -> PathBuf {
+        self.real_flake_with(rel, packages, "")
+    }
+
+    /// Builds `reference` with the real nix and returns the `out` path.
+    pub fn nix_build(&self, reference: &str) -> String {
+        let b = run(self
+            .nix_cmd()
+            .args(["build", "--no-link", "--json", reference]));
+        assert_eq!(b.code, 0, "{b:#?}");
+        let v: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();
+        v[0]["outputs"]["out"].as_str().unwrap().to_string()
     }
 }
