@@ -12,7 +12,9 @@
 //!    nix's own rules pick the entry.
 //! 3. A winning target that is itself indirect (a registry entry whose `to`
 //!    is `flake:bar`) is resolved again through the whole stack, at most 100
-//!    rounds, like nix's registry chains; the last `dir` seen wins, as in nix.
+//!    rounds, like nix's registry chains. As in nix, the `dir` of the last
+//!    registry entry that matched wins; a hop with no `dir` (or a `dir` layer)
+//!    falls back to the reference's own `?dir=`.
 //! 4. When no layer holds the id, the reference is left untouched for nix's
 //!    own registries (flag > user > system > global): the fallback. With the
 //!    fallback off, that is an error.
@@ -147,7 +149,7 @@ pub struct Listed {
     pub layer: Option<String>,
     pub kind: Option<LayerKind>,
     pub reference: Result<String, String>,
-    /// Lower layers that also hold the id.
+    /// Lower layers (after the winner) that also hold the id.
     pub shadows: Vec<String>,
 }
 
@@ -434,7 +436,7 @@ impl Stack {
         Listed {
             shadows: holders
                 .iter()
-                .filter(|&&h| Some(h) != winner)
+                .filter(|&&h| winner.is_some_and(|w| h > w))
                 .map(|&h| self.layers[h].name.clone())
                 .collect(),
             layer: winner.map(|w| self.layers[w].name.clone()),
