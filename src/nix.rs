@@ -46,22 +46,24 @@ pub fn locate() -> Result<PathBuf> {
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let candidates = which::which_in_all("nix", Some(&path), cwd)
-        .map(|it| it.collect::<Vec<_>>())
-        .unwrap_or_default();
-    for c in &candidates {
-        if me.as_deref().is_some_and(|me| same_program(me, c)) {
-            continue;
+    // Lazily: the first candidate that is not nixp ends the search.
+    let mut skipped = 0;
+    if let Ok(candidates) = which::which_in_all("nix", Some(&path), cwd) {
+        for c in candidates {
+            if me.as_deref().is_some_and(|me| same_program(me, &c)) {
+                skipped += 1;
+                continue;
+            }
+            return Ok(c);
         }
-        return Ok(c.clone());
     }
     let dirs: Vec<String> = std::env::split_paths(&path)
         .map(|d| d.display().to_string())
         .collect();
-    let skipped = if candidates.is_empty() {
+    let skipped = if skipped == 0 {
         String::new()
     } else {
-        format!(" (skipped {} that are nixp itself)", candidates.len())
+        format!(" (skipped {skipped} that are nixp itself)")
     };
     Err(coded(
         exit::NIX_NOT_FOUND,

@@ -124,7 +124,7 @@ fn expand(args: &[OsString]) -> Vec<Token> {
 /// Reads a nix command line (without argv[0]) against the schema.
 pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let tokens = expand(args);
-    let mut path: Vec<&Command> = vec![root];
+    let mut path: Vec<Command> = vec![root.clone()];
     let mut names: Vec<String> = vec![];
     let mut expected: Vec<(String, Option<u32>)> = labels(root);
     let mut taken = 0u32; // words given to expected[0] so far
@@ -168,12 +168,12 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             continue;
         };
         if label == "subcommand" {
-            let parent = *path.last().unwrap_or(&root);
+            let parent = path.last().unwrap_or(root);
             match parent.subcommand(&names, &tok.text) {
                 Some(sub) => {
                     names.push(tok.text.clone());
+                    expected = labels(&sub);
                     path.push(sub);
-                    expected = labels(sub);
                     taken = 0;
                 }
                 None => {
@@ -219,7 +219,7 @@ fn labels(c: &Command) -> Vec<(String, Option<u32>)> {
 
 /// Looks a flag up in every command on the path, the top level first (as
 /// nix's `MultiCommand::processFlag` does); returns its long name and arity.
-fn find_flag(path: &[&Command], text: &str) -> Option<(String, Option<u32>)> {
+fn find_flag(path: &[Command], text: &str) -> Option<(String, Option<u32>)> {
     if let Some(long) = text.strip_prefix("--") {
         path.iter()
             .find_map(|c| c.flags.get(long).map(|a| (long.to_string(), *a)))

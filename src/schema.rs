@@ -11,12 +11,16 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
 /// One command (or the top level): its positionals, flags and subcommands.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+///
+/// Subcommands stay unparsed JSON until a command line descends into them:
+/// a run reads the top level and the one command it names, not all of nix.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Command {
     /// Positional arguments in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -28,7 +32,7 @@ pub struct Command {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub short: BTreeMap<char, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub commands: BTreeMap<String, Command>,
+    pub commands: BTreeMap<String, Box<RawValue>>,
 }
 
 /// A positional argument.
@@ -119,22 +123,30 @@ impl Command {
             .into_iter()
             .flatten()
         {
-            c.commands.insert(name.clone(), Command::from_dump(sub)?);
+            let sub = serde_json::value::to_raw_value(&Command::from_dump(sub)?).ok()?;
+            c.commands.insert(name.clone(), sub);
         }
         Some(c)
     }
 
+    /// The subcommand called exactly `word`, parsed.
+    pub fn command(&self, word: &str) -> Option<Command> {
+        serde_json::from_str(self.commands.get(word)?.get()).ok()
+    }
+
     /// The subcommand `word` of this command, following nix's aliases when
     /// the dump does not list it. `path` is this command's path.
-    pub fn subcommand(&self, path: &[String], word: &str) -> Option<&Command> {
-        if let Some(c) = self.commands.get(word) {
+    pub fn subcommand(&self, path: &[String], word: &str) -> Option<Command> {
+        if let Some(c) = self.command(word) {
             return Some(c);
         }
         let parent = path.join(" ");
         let (_, _, target) = COMMAND_ALIASES
             .iter()
             .find(|(p, alias, _)| *p == parent && *alias == word)?;
-        target.iter().try_fold(self, |c, w| c.commands.get(*w))
+        let (first, rest) = target.split_first()?;
+        rest.iter()
+            .try_fold(self.command(first)?, |c, w| c.command(w))
     }
 
     fn fill_gaps(&mut self) {
@@ -281,26 +293,25 @@ mod tests {
             assert!(s.root.commands.contains_key(c), "{c}");
         }
         assert_eq!(s.root.short.get(&'j').map(String::as_str), Some("max-jobs"));
-        let build = &s.root.commands["build"];
+        let build = s.root.command("build").unwrap();
         assert_eq!(build.args[0].label, "installables");
         assert_eq!(build.flags.get("override-input"), Some(&Some(2)));
     }
 
     #[test]
     fn aliases_resolve_to_their_targets() {
-        let mut root = Command::default();
+        let raw = |c: &Command| serde_json::value::to_raw_value(c).unwrap();
+        let add = Command {
+            args: vec![Arg {
+                label: "installables".into(),
+                arity: None,
+            }],
+            ..Default::default()
+        };
         let mut profile = Command::default();
-        profile.commands.insert(
-            "add".into(),
-            Command {
-                args: vec![Arg {
-                    label: "installables".into(),
-                    arity: None,
-                }],
-                ..Default::default()
-            },
-        );
-        root.commands.insert("profile".into(), profile);
+        profile.commands.insert("add".into(), raw(&add));
+        let mut root = Command::default();
+        root.commands.insert("profile".into(), raw(&profile));
         let p = root.subcommand(&[], "profile").unwrap();
         let add = p.subcommand(&["profile".into()], "install").unwrap();
         assert_eq!(add.args[0].label, "installables");

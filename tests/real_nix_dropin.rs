@@ -175,7 +175,7 @@ fn the_dumped_schema_has_no_nixp_verb_and_the_builtin_matches_nix_2_8() {
     let schema = nixp::schema::Schema::dump(&real).expect("nix dumps its schema");
     for verb in nixp::cli::VERBS {
         assert!(
-            !schema.root.commands.contains_key(verb),
+            schema.root.command(verb).is_none(),
             "'{verb}' is a nix command"
         );
     }
@@ -183,7 +183,8 @@ fn the_dumped_schema_has_no_nixp_verb_and_the_builtin_matches_nix_2_8() {
     if version.contains(" 2.8.") {
         let builtin = nixp::schema::Schema::builtin();
         assert_eq!(
-            builtin.root, schema.root,
+            serde_json::to_string(&builtin.root).unwrap(),
+            serde_json::to_string(&schema.root).unwrap(),
             "the built-in schema drifted from nix 2.8's dump"
         );
     }

@@ -8,19 +8,29 @@
 use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, unavailable};
 use crate::flakeref::{Indirect, is_flake_id};
 use crate::target::Target;
+use std::cell::OnceCell;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
 pub struct DirLayer {
     root: PathBuf,
+    /// Whether the root is a readable directory, asked once per run.
+    root_ok: OnceCell<Result<(), LookupFailure>>,
 }
 
 impl DirLayer {
     pub fn new(root: PathBuf) -> Self {
-        DirLayer { root }
+        DirLayer {
+            root,
+            root_ok: OnceCell::new(),
+        }
     }
 
     fn check_root(&self) -> Result<(), LookupFailure> {
+        self.root_ok.get_or_init(|| self.stat_root()).clone()
+    }
+
+    fn stat_root(&self) -> Result<(), LookupFailure> {
         match std::fs::metadata(&self.root) {
             Ok(m) if m.is_dir() => Ok(()),
             Ok(_) => Err(LookupFailure::Unavailable(super::Unavailable {

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmarks nixp's own cost with hyperfine (apt-get install hyperfine gcc).
+# Timings are measured here, never asserted in tests.
+#
+#   scripts/bench.sh resolve   # issue 2: 20 dir layers x 10,000 flakes
+#   scripts/bench.sh dropin    # issue 3: nixp in front of a nix that exits at once
+#   scripts/bench.sh           # both
+#
+# Set LAYERS / FLAKES to change the size of the resolve benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Built the way scripts/install.sh installs it (static on *-linux-gnu).
+host=$(rustc -vV | sed -n 's/^host: //p')
+case $host in
+  *-linux-gnu) RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --release --locked --quiet --target "$host"
+               NIXP=$PWD/target/$host/release/nixp ;;
+  *) cargo build --release --locked --quiet; NIXP=$PWD/target/release/nixp ;;
+esac
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_CACHE_HOME=$work/home/.cache
+export NIXP_SYSTEM_CONFIG=$work/no-system-config.json
+unset NIXP_CONFIG NIXP_LAYERS NIXP_NIX
+mkdir -p "$HOME"
+# hf NAME COMMAND...: hyperfine without a shell, then each command's median
+# and its difference from the first command's median.
+hf() {
+  local name=$1; shift
+  hyperfine -N --warmup "${WARMUP:-50}" --min-runs "${RUNS:-1000}" --style basic --export-json "$work/$name.json" "$@" > /dev/null 2>&1
+  python3 - "$work/$name.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+base = results[0]["median"]
+for r in results:
+    print(f"  median {r['median'] * 1000:7.3f} ms  (+{(r['median'] - base) * 1000:6.3f} ms)  {r['command']}")
+PY
+}
+
+bench_resolve() {
+  local layers=${LAYERS:-20} flakes=${FLAKES:-10000}
+  echo "== making $layers dir layers of $flakes flakes each"
+  local spec=()
+  for ((l = 1; l <= layers; l++)); do
+    local d=$work/layers/l$l
+    mkdir -p "$d"
+    (cd "$d" && seq -f "f${l}x%g" 1 "$flakes" | xargs mkdir && for f in f${l}x*; do : > "$f/flake.nix"; done)
+    spec+=("{\"name\": \"L$l\", \"dir\": \"$d\"}")
+  done
+  mkdir -p "$XDG_CONFIG_HOME/nixp"
+  (IFS=,; echo "{\"layers\": [${spec[*]}]}") > "$XDG_CONFIG_HOME/nixp/config.json"
+  local last="f${layers}x$((flakes / 2))#pkg"
+  echo "== nixp resolve: an id only the last layer holds ($last), an id no layer holds"
+  hf resolve "/bin/true" "$NIXP resolve $last" "$NIXP resolve nosuchid#pkg"
+  echo "== nixp list over $((layers * flakes)) ids"
+  WARMUP=1 RUNS=10 hf list "$NIXP list"
+  /usr/bin/time -f "nixp list peak RSS: %M KiB" "$NIXP" list > /dev/null
+  /usr/bin/time -f "nixp resolve peak RSS: %M KiB" "$NIXP" resolve "$last" > /dev/null
+  rm -rf "$work/layers" "$XDG_CONFIG_HOME/nixp/config.json"
+}
+
+bench_dropin() {
+  command -v nix > /dev/null || { echo "the dropin benchmark needs the real nix for its schema dump" >&2; exit 1; }
+  echo "== a stub nix that exits at once (and answers the schema dump from a file)"
+  nix __dump-args > "$work/dump.json" 2> /dev/null
+  cat > "$work/stub.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    if (argc > 1 && strncmp(argv[1], "__dump-", 7) == 0) {
+        if (strcmp(argv[1], "__dump-args") != 0) return 1;
+        FILE *f = fopen(DUMP, "r");
+        char buf[65536]; size_t n;
+        while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+        return 0;
+    }
+    return 0;
+}
+C
+  mkdir -p "$work/bin"
+  gcc -O2 -DDUMP="\"$work/dump.json\"" -o "$work/bin/nix" "$work/stub.c"
+  mkdir -p "$work/flakes/foo" && : > "$work/flakes/foo/flake.nix"
+  mkdir -p "$XDG_CONFIG_HOME/nixp"
+  echo "{\"layers\": [{\"name\": \"PKGS\", \"dir\": \"$work/flakes\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
+  export PATH=$work/bin:$PATH
+  "$NIXP" build foo#x > /dev/null   # fills the schema cache
+  ls "$XDG_CACHE_HOME/nixp"
+  hf dropin "$work/bin/nix build --impure nixpkgs#hello" \
+     "$NIXP build --impure nixpkgs#hello" \
+     "$NIXP build --impure foo#hello"
+  /usr/bin/time -f "nixp (private ref, schema cached) peak RSS: %M KiB" "$NIXP" build foo#x
+}
+
+case "${1:-all}" in
+  resolve) bench_resolve ;;
+  dropin) bench_dropin ;;
+  all) bench_resolve; bench_dropin ;;
+  *) echo "usage: $0 [resolve|dropin]" >&2; exit 2 ;;
+esac
