@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# nixp's main job against the example flakes in this directory, hermetic:
+# a throwaway HOME, nix offline, and the layers given by NIXP_LAYERS, so it
+# touches neither your nix registry, nor your profile, nor your nixp config.
+#
+#   examples/run.sh          # uses `nixp` from PATH; NIXP=/path/to/nixp to choose
+#
+# Paths in the transcript are shown as <examples> and <tmp>.
+set -euo pipefail
+examples=$(cd "$(dirname "$0")" && pwd)
+nixp=${NIXP:-nixp}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+export HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_CACHE_HOME=$tmp/home/.cache
+export NIXP_SYSTEM_CONFIG=$tmp/no-system-config.json
+export NIXP_LAYERS="PKGS=$examples/flakes:team=$examples/team-registry.json"
+mkdir -p "$HOME"
+echo '{"flakes": [], "version": 2}' > "$tmp/global-registry.json"
+# nix as root on a fresh Debian (apt-get install nix-bin): no daemon, no
+# build users, no substituters, no global registry download.
+export NIX_CONFIG="experimental-features = nix-command flakes
+sandbox = false
+build-users-group =
+substituters =
+flake-registry = $tmp/global-registry.json"
+
+show() { sed -e "s|$examples|<examples>|g" -e "s|$tmp|<tmp>|g"; }
+# Prints the command (as `nixp ...`) and what it prints, less nix's progress
+# lines, which depend on what the store already holds.
+step() {
+  local shown=("$@")
+  [ "$1" = "$nixp" ] && shown[0]=nixp
+  printf '$ %s\n' "${shown[*]}" | show
+  "$@" 2>&1 | { grep -v -e "^warning: Git tree .* is dirty$" -e "^building '" -e "^copying path" || true; } | show
+}
+
+step "$nixp" layers
+step "$nixp" list
+step "$nixp" resolve hello#greeter greet tools#MAIN_PKG PKGS.blender#eevee nixpkgs#hello
+step "$nixp" profile install --profile "$tmp/profile" tools#MAIN_PKG
+step "$tmp/profile/bin/tool"
+step "$nixp" run greet -- Ann
+step "$nixp" run PKGS.blender#eevee
