@@ -33,7 +33,6 @@ use crate::flakeref::{self, Indirect, Kind, Position};
 use crate::layer::{Answer, Layer, LayerKind, LookupFailure, Unavailable};
 use crate::target::Target;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 /// nix's bound on registry chains.
 const MAX_ROUNDS: usize = 100;
@@ -142,15 +141,15 @@ pub enum Depth {
     All,
 }
 
-/// One id of `nixp list`.
+/// One id of `nixp list`, with its winner and what it shadows.
 #[derive(Debug)]
-pub struct Listed {
-    pub id: String,
-    pub layer: Option<String>,
-    pub kind: Option<LayerKind>,
+pub struct Listed<'a> {
+    pub id: &'a str,
+    /// The winning layer's index.
+    pub layer: Option<usize>,
     pub reference: Result<String, String>,
     /// Lower layers (after the winner) that also hold the id.
-    pub shadows: Vec<String>,
+    pub shadows: Vec<usize>,
 }
 
 /// A directory entry or registry entry a layer could not use.
@@ -159,6 +158,28 @@ pub struct Skipped {
     pub layer: String,
     pub path: String,
     pub reason: String,
+}
+
+/// Every (id, layer) pair of the stack, compactly: all ids in one string,
+/// each pair as (start, end, layer) into it, sorted by id, then layer
+/// order. 200,000 ids take a few MB this way, not a hundred.
+pub struct IdIndex {
+    text: String,
+    pairs: Vec<(u32, u32, u32)>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl IdIndex {
+    fn id(&self, pair: &(u32, u32, u32)) -> &str {
+        self.text
+            .get(pair.0 as usize..pair.1 as usize)
+            .unwrap_or_default()
+    }
+
+    /// The pairs grouped by id.
+    fn groups(&self) -> impl Iterator<Item = &[(u32, u32, u32)]> {
+        self.pairs.chunk_by(|a, b| self.id(a) == self.id(b))
+    }
 }
 
 struct Resolved {
@@ -213,9 +234,13 @@ impl Stack {
         let parsed = flakeref::parse(word, pos);
         let mut trace = vec![];
         let result = match &parsed.kind {
-            Kind::Indirect(ind) => self.resolve_indirect(ind, None, depth, &mut trace),
+            Kind::Indirect(ind) => self
+                .resolve_indirect(ind, None, depth, &mut trace)
+                .map(Some),
             Kind::Qualified { layer, inner } => match self.layer_index(layer) {
-                Some(i) => self.resolve_indirect(inner, Some(i), depth, &mut trace),
+                Some(i) => self
+                    .resolve_indirect(inner, Some(i), depth, &mut trace)
+                    .map(Some),
                 None => Ok(None),
             },
             Kind::Path | Kind::Url => Ok(None),
@@ -246,15 +271,15 @@ impl Stack {
         res
     }
 
-    /// Resolves an indirect reference; `Ok(None)` never happens here, it is
-    /// for direct words. `only` restricts the first round to one layer.
+    /// Resolves an indirect reference. `only` restricts the first round to
+    /// one layer (a `LAYER.id` reference).
     fn resolve_indirect(
         &self,
         start: &Indirect,
         only: Option<usize>,
         depth: Depth,
         trace: &mut Vec<Step>,
-    ) -> Result<Option<Resolved>, String> {
+    ) -> Result<Resolved, String> {
         let user_dir = start.dir.clone();
         let mut current = Indirect {
             dir: None,
@@ -333,11 +358,11 @@ impl Stack {
                     match target {
                         Target::Indirect(next) => current = next,
                         t => {
-                            return Ok(Some(Resolved {
+                            return Ok(Resolved {
                                 base: t.render(dir)?,
                                 layer: Some(i),
                                 outcome: Outcome::Layer(self.layers[i].source.kind()),
-                            }));
+                            });
                         }
                     }
                 }
@@ -361,11 +386,11 @@ impl Stack {
                     }
                     let mut left = current;
                     left.dir = entry_dir.or(user_dir);
-                    return Ok(Some(Resolved {
+                    return Ok(Resolved {
                         base: left.to_url(),
                         layer: last_layer,
                         outcome: Outcome::Fallback,
-                    }));
+                    });
                 }
             }
         }
@@ -375,21 +400,31 @@ impl Stack {
         ))
     }
 
-    /// Every id across the stack, sorted, with its winner and what it shadows.
-    pub fn list(&self) -> (Vec<Listed>, Vec<Skipped>) {
-        let mut holders: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut skipped = vec![];
-        for (i, layer) in self.layers.iter().enumerate() {
-            match layer.source.list() {
+    /// Reads every layer in full (in parallel: listing directories is
+    /// most of `nixp list`'s time) into one sorted index.
+    pub fn index(&self) -> IdIndex {
+        let listings = parallel_map(&self.layers, |l| l.source.list());
+        let mut index = IdIndex {
+            text: String::new(),
+            pairs: vec![],
+            skipped: vec![],
+        };
+        for (i, listing) in listings.into_iter().enumerate() {
+            let layer = &self.layers[i];
+            match listing {
                 Ok(listing) => {
-                    for id in listing.ids {
-                        holders.entry(id).or_default().push(i);
+                    for id in listing.ids() {
+                        let start = index.text.len() as u32;
+                        index.text.push_str(id);
+                        index.pairs.push((start, index.text.len() as u32, i as u32));
                     }
-                    skipped.extend(listing.skipped.into_iter().map(|(path, reason)| Skipped {
-                        layer: layer.name.clone(),
-                        path,
-                        reason,
-                    }));
+                    index
+                        .skipped
+                        .extend(listing.skipped.into_iter().map(|(path, reason)| Skipped {
+                            layer: layer.name.clone(),
+                            path,
+                            reason,
+                        }));
                 }
                 Err(LookupFailure::Unavailable(u)) => self.warn_unavailable(i, &u),
                 Err(LookupFailure::Error(e)) => self.warn_unavailable(
@@ -401,48 +436,82 @@ impl Stack {
                 ),
             }
         }
-        let mut listed: Vec<Listed> = holders
-            .into_iter()
-            .map(|(id, holders)| self.listed(id, &holders))
-            .collect();
-        listed.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        (listed, skipped)
+        let text = &index.text;
+        let id = |p: &(u32, u32, u32)| text.get(p.0 as usize..p.1 as usize).unwrap_or_default();
+        index
+            .pairs
+            .sort_unstable_by(|a, b| id(a).cmp(id(b)).then(a.2.cmp(&b.2)));
+        index
     }
 
-    fn listed(&self, id: String, holders: &[usize]) -> Listed {
+    /// Every id of `index`, sorted, with its winner and what it shadows.
+    pub fn listed<'a>(&'a self, index: &'a IdIndex) -> impl Iterator<Item = Listed<'a>> + 'a {
+        index.groups().map(|group| {
+            let holders: Vec<usize> = group.iter().map(|p| p.2 as usize).collect();
+            self.listed_one(index.id(&group[0]), &holders)
+        })
+    }
+
+    fn listed_one<'a>(&self, id: &'a str, holders: &[usize]) -> Listed<'a> {
         let first = holders[0];
         let layer = &self.layers[first];
         let (winner, reference) = if layer.source.kind() == LayerKind::Dir {
             // A dir layer's answer needs no lookup: it listed the flake.
-            let path = std::path::Path::new(&layer.source.location()).join(&id);
+            let path = std::path::Path::new(&layer.source.location()).join(id);
             (Some(first), Target::Dir(path).render(None))
         } else {
             // Ask the stack, as a lookup of the plain id would: a registry
             // entry may not match the bare id, or may chain elsewhere.
             let mut trace = vec![];
             let res =
-                self.resolve_indirect(&Indirect::plain(&id), None, Depth::FirstHolder, &mut trace);
+                self.resolve_indirect(&Indirect::plain(id), None, Depth::FirstHolder, &mut trace);
             let holder = trace
                 .iter()
                 .find(|s| s.verdict == Verdict::Won)
                 .and_then(|s| self.layer_index(&s.layer));
-            let reference = match res {
-                Ok(Some(r)) => Ok(r.base),
-                Ok(None) => Ok(id.clone()),
-                Err(e) => Err(e),
-            };
-            (holder.or(Some(first)), reference)
+            (holder.or(Some(first)), res.map(|r| r.base))
         };
         Listed {
+            id,
+            layer: winner,
+            reference,
             shadows: holders
                 .iter()
-                .filter(|&&h| winner.is_some_and(|w| h > w))
-                .map(|&h| self.layers[h].name.clone())
+                .copied()
+                .filter(|&h| winner.is_some_and(|w| h > w))
                 .collect(),
-            layer: winner.map(|w| self.layers[w].name.clone()),
-            kind: winner.map(|w| self.layers[w].source.kind()),
-            reference,
-            id,
         }
     }
+}
+
+/// `f` over every item, on as many threads as there are cores; results in
+/// the items' order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = vec![];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }

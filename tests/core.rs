@@ -902,3 +902,50 @@ fn list_text_is_a_header_then_sorted_rows() {
     assert_eq!(r.ok(), expected);
     assert_eq!(r.stderr, "");
 }
+
+#[test]
+fn list_shadows_name_only_lower_layers() {
+    // A registry layer that defines `foo` only for ref v1 comes first; the
+    // dir layer below wins the plain id, and the registry is not "shadowed".
+    let env = Env::new();
+    env.flake("flakes/foo");
+    let reg = env.write(
+        "team.json",
+        r#"{"version": 2, "flakes": [{"from": {"type": "indirect", "id": "foo", "ref": "v1"}, "to": {"type": "path", "path": "/v1"}, "exact": true}]}"#,
+    );
+    env.config(json!({"layers": [
+        {"name": "team", "registry": reg.to_str().unwrap()},
+        {"name": "PKGS", "dir": env.p("flakes")},
+    ]}));
+    let v = env.nixp(&["list", "--json"]).json();
+    assert_eq!(
+        v["ids"],
+        json!([{"id": "foo", "layer": "PKGS", "kind": "dir", "reference": env.p("flakes/foo"), "error": null, "shadows": []}])
+    );
+    assert_eq!(env.nixp(&["resolve", "foo/v1"]).ok(), "path:/v1\n");
+}
+
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    let env = Env::new();
+    for i in 0..3000 {
+        env.flake(&format!("flakes/f{i}"));
+    }
+    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    let mut child = env
+        .cmd()
+        .arg("list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

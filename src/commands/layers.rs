@@ -36,7 +36,7 @@ struct Row {
 
 fn survey(layer: &Layer) -> Row {
     let (flakes, status, error) = match layer.source.list() {
-        Ok(l) => (Some(l.ids.len()), Status::Ok, None),
+        Ok(l) => (Some(l.len()), Status::Ok, None),
         Err(LookupFailure::Unavailable(u)) => (None, u.status, Some(u.message)),
         Err(LookupFailure::Error(e)) => (None, Status::Invalid, Some(e.0)),
     };

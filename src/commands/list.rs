@@ -1,60 +1,76 @@
-//! `nixp list [--json]`: every id across the stack.
+//! `nixp list [--json]`: every id across the stack. Output is streamed: the
+//! stack holds 200,000 ids compactly, and no table of them is built.
 
 use crate::cli::ListArgs;
 use crate::config::Config;
 use crate::exit;
-use crate::stack::Stack;
+use crate::stack::{Listed, Stack};
 use anyhow::Result;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::Write;
 
 pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
-    let (listed, skipped) = stack.list();
+    let index = stack.index();
+    let name = |i: usize| stack.layers()[i].name.as_str();
     if args.json {
-        let ids: Vec<Value> = listed
-            .iter()
-            .map(|l| {
-                json!({
-                    "id": l.id,
-                    "layer": l.layer,
-                    "kind": l.kind.map(|k| k.as_str()),
-                    "reference": l.reference.as_ref().ok(),
-                    "error": l.reference.as_ref().err(),
-                    "shadows": l.shadows,
-                })
-            })
-            .collect();
-        let skipped: Vec<Value> = skipped
+        write!(out, "{{\"ids\": [")?;
+        for (n, l) in stack.listed(&index).enumerate() {
+            let v = json!({
+                "id": l.id,
+                "layer": l.layer.map(name),
+                "kind": l.layer.map(|i| stack.layers()[i].source.kind().as_str()),
+                "reference": l.reference.as_ref().ok(),
+                "error": l.reference.as_ref().err(),
+                "shadows": l.shadows.iter().map(|&i| name(i)).collect::<Vec<_>>(),
+            });
+            write!(out, "{}\n  {v}", if n == 0 { "" } else { "," })?;
+        }
+        let skipped: Vec<_> = index
+            .skipped
             .iter()
             .map(|s| json!({"layer": s.layer, "path": s.path, "reason": s.reason}))
             .collect();
-        super::write_json(out, &json!({"ids": ids, "skipped": skipped}))?;
-    } else {
-        let mut table = vec![
-            vec!["ID", "LAYER", "REFERENCE", "SHADOWS"]
-                .into_iter()
-                .map(String::from)
-                .collect::<Vec<_>>(),
-        ];
-        for l in &listed {
-            table.push(vec![
-                l.id.clone(),
-                l.layer.clone().unwrap_or_else(|| "-".into()),
-                match &l.reference {
-                    Ok(r) => r.clone(),
-                    Err(e) => format!("(error: {e})"),
-                },
-                l.shadows.join(","),
-            ]);
-        }
-        super::write_table(out, &table)?;
-        for s in &skipped {
-            eprintln!(
-                "warning: layer '{}': skipped '{}': {}",
-                s.layer, s.path, s.reason
-            );
-        }
+        writeln!(
+            out,
+            "\n], \"skipped\": {}}}",
+            serde_json::Value::Array(skipped)
+        )?;
+        return Ok(exit::OK);
+    }
+    let reference = |l: &Listed| match &l.reference {
+        Ok(r) => r.clone(),
+        Err(e) => format!("(error: {e})"),
+    };
+    // Two passes: column widths first, then the rows.
+    let mut widths = ["ID".len(), "LAYER".len(), "REFERENCE".len()];
+    for l in stack.listed(&index) {
+        widths[0] = widths[0].max(l.id.chars().count());
+        widths[1] = widths[1].max(l.layer.map_or(1, |i| name(i).chars().count()));
+        widths[2] = widths[2].max(reference(&l).chars().count());
+    }
+    let [w0, w1, w2] = widths;
+    writeln!(
+        out,
+        "{:w0$}  {:w1$}  {:w2$}  SHADOWS",
+        "ID", "LAYER", "REFERENCE"
+    )?;
+    for l in stack.listed(&index) {
+        let shadows: Vec<&str> = l.shadows.iter().map(|&i| name(i)).collect();
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            l.id,
+            l.layer.map_or("-", name),
+            reference(&l),
+            shadows.join(",")
+        );
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    for s in &index.skipped {
+        eprintln!(
+            "warning: layer '{}': skipped '{}': {}",
+            s.layer, s.path, s.reason
+        );
     }
     Ok(exit::OK)
 }

@@ -8,21 +8,21 @@
 use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, unavailable};
 use crate::flakeref::{Indirect, is_flake_id};
 use crate::target::Target;
-use std::cell::OnceCell;
 use std::io::ErrorKind;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 pub struct DirLayer {
     root: PathBuf,
     /// Whether the root is a readable directory, asked once per run.
-    root_ok: OnceCell<Result<(), LookupFailure>>,
+    root_ok: OnceLock<Result<(), LookupFailure>>,
 }
 
 impl DirLayer {
     pub fn new(root: PathBuf) -> Self {
         DirLayer {
             root,
-            root_ok: OnceCell::new(),
+            root_ok: OnceLock::new(),
         }
     }
 
@@ -93,14 +93,13 @@ impl Source for DirLayer {
                 continue;
             }
             match name.to_str() {
-                Some(id) if is_flake_id(id) => listing.ids.push(id.to_string()),
+                Some(id) if is_flake_id(id) => listing.push(id),
                 _ => listing.skipped.push((
                     path.display().to_string(),
                     format!("'{}' is not a valid flake id", name.to_string_lossy()),
                 )),
             }
         }
-        listing.ids.sort_unstable();
         listing.skipped.sort();
         Ok(listing)
     }

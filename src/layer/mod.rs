@@ -111,17 +111,42 @@ pub enum LookupFailure {
     Error(LookupError),
 }
 
-/// What a layer holds in full, for `nixp list` and `nixp layers`.
+/// What a layer holds in full, for `nixp list` and `nixp layers`. The ids
+/// are kept in one string (a layer may hold 10,000 of them).
 #[derive(Debug, Default)]
 pub struct Listing {
-    pub ids: Vec<String>,
+    names: String,
+    ends: Vec<u32>,
     /// Things in the source that look like flakes but cannot be ids:
     /// (path or entry, reason).
     pub skipped: Vec<(String, String)>,
 }
 
+impl Listing {
+    pub fn push(&mut self, id: &str) {
+        self.names.push_str(id);
+        self.ends.push(self.names.len() as u32);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The ids, in the order they were pushed.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(a, b)| self.names.get(a as usize..b as usize).unwrap_or_default())
+    }
+}
+
 /// The interface every kind of layer implements.
-pub trait Source {
+pub trait Source: Send + Sync {
     fn kind(&self) -> LayerKind;
     /// The source as the user configured it (a path).
     fn location(&self) -> String;

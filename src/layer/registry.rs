@@ -12,12 +12,12 @@ use crate::flakeref::{Indirect, is_flake_id, is_ref, is_rev};
 use crate::target::Target;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::cell::OnceCell;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 pub struct RegistryLayer {
     path: PathBuf,
-    entries: OnceCell<Result<Vec<Entry>, LookupFailure>>,
+    entries: OnceLock<Result<Vec<Entry>, LookupFailure>>,
 }
 
 /// One checked registry entry.
@@ -58,7 +58,7 @@ impl RegistryLayer {
     pub fn new(path: PathBuf) -> Self {
         RegistryLayer {
             path,
-            entries: OnceCell::new(),
+            entries: OnceLock::new(),
         }
     }
 
@@ -258,13 +258,14 @@ impl Source for RegistryLayer {
             }
             Err(e) => return Err(e),
         };
-        let mut ids: Vec<String> = entries.iter().map(|e| e.from.id.clone()).collect();
+        let mut ids: Vec<&str> = entries.iter().map(|e| e.from.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        Ok(Listing {
-            ids,
-            skipped: vec![],
-        })
+        let mut listing = Listing::default();
+        for id in ids {
+            listing.push(id);
+        }
+        Ok(listing)
     }
 }
 
