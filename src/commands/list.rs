@@ -42,29 +42,33 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
         Ok(r) => r.clone(),
         Err(e) => format!("(error: {e})"),
     };
-    // Two passes: column widths first, then the rows.
-    let mut widths = ["ID".len(), "LAYER".len(), "REFERENCE".len()];
+    // Two passes: column widths first, then the rows. The reference, the
+    // widest column, comes last and is not padded.
+    let shadows = |l: &Listed| match l.shadows.as_slice() {
+        [] => "-".to_string(),
+        s => s.iter().map(|&i| name(i)).collect::<Vec<_>>().join(","),
+    };
+    let mut widths = ["ID".len(), "LAYER".len(), "SHADOWS".len()];
     for l in stack.listed(&index) {
         widths[0] = widths[0].max(l.id.chars().count());
         widths[1] = widths[1].max(l.layer.map_or(1, |i| name(i).chars().count()));
-        widths[2] = widths[2].max(reference(&l).chars().count());
+        widths[2] = widths[2].max(shadows(&l).chars().count());
     }
     let [w0, w1, w2] = widths;
     writeln!(
         out,
-        "{:w0$}  {:w1$}  {:w2$}  SHADOWS",
-        "ID", "LAYER", "REFERENCE"
+        "{:w0$}  {:w1$}  {:w2$}  REFERENCE",
+        "ID", "LAYER", "SHADOWS"
     )?;
     for l in stack.listed(&index) {
-        let shadows: Vec<&str> = l.shadows.iter().map(|&i| name(i)).collect();
-        let line = format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}",
+        let layer = l.layer.map_or("-", name);
+        writeln!(
+            out,
+            "{:w0$}  {layer:w1$}  {:w2$}  {}",
             l.id,
-            l.layer.map_or("-", name),
-            reference(&l),
-            shadows.join(",")
-        );
-        writeln!(out, "{}", line.trim_end())?;
+            shadows(&l),
+            reference(&l)
+        )?;
     }
     for s in &index.skipped {
         eprintln!(
