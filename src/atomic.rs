@@ -4,38 +4,61 @@
 
 use anyhow::{Context, Result};
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
-/// Writes `contents` to `path` atomically, creating its directory. An
-/// existing file keeps its permissions; a new one gets 0644 less the umask
-/// that `tempfile` applies (0600), widened to 0644.
+/// Writes `contents` to `path` atomically, creating its directory. A
+/// symlink at `path` is followed, so the file it points to is replaced (a
+/// config kept among dotfiles stays a symlink). An existing file keeps its
+/// permissions; a new one gets 0666 less the umask, as `>` in a shell would.
 pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
+    let path = &follow_symlinks(path);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
     let mut tmp = tempfile::Builder::new()
         .prefix(".nixp-")
         .suffix(".tmp")
+        // Created with this mode, so the kernel applies the umask.
+        .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in '{}'", dir.display()))?;
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write '{}'", tmp.path().display()))?;
-    let perms = std::fs::metadata(path)
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::Permissions::from_mode(0o644)
-        });
-    std::fs::set_permissions(tmp.path(), perms)
-        .with_context(|| format!("cannot set permissions of '{}'", tmp.path().display()))?;
+    if let Some(perms) = existing {
+        std::fs::set_permissions(tmp.path(), perms)
+            .with_context(|| format!("cannot set permissions of '{}'", tmp.path().display()))?;
+    }
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot replace '{}'", path.display()))?;
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
+}
+
+/// The file a chain of symlinks at `path` ends at (`path` itself if none).
+fn follow_symlinks(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(target) => {
+                p = match p.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    p
 }
 
 #[cfg(test)]
@@ -49,5 +72,43 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
         let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1);
+    }
+
+    #[test]
+    fn a_symlinked_file_stays_a_symlink() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("dots")).unwrap();
+        std::fs::write(d.path().join("dots/nixp.json"), "old").unwrap();
+        let link = d.path().join("config.json");
+        std::os::unix::fs::symlink("dots/nixp.json", &link).unwrap();
+        super::write(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("dots/nixp.json")).unwrap(),
+            "new"
+        );
+    }
+
+    #[test]
+    fn new_files_follow_the_umask_and_old_ones_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.json");
+        super::write(&p, b"1").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        // The test runner's umask is 022 or stricter: never wider than 0644.
+        assert_eq!(mode & !0o644, 0, "{mode:o}");
+        assert_ne!(mode & 0o600, 0, "{mode:o}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        super::write(&p, b"2").unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

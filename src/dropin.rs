@@ -25,8 +25,6 @@ pub struct Plan {
     pub resolutions: Vec<Resolution>,
     /// Why the command line cannot be run (each an `error:` line).
     pub errors: Vec<String>,
-    /// Where the schema came from (`cache`, `dump`, `builtin`), if it was needed.
-    pub schema: Option<String>,
 }
 
 /// Plans a nix command line (argv without argv[0]).
@@ -39,9 +37,10 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         args,
         resolutions: vec![],
         errors: vec![],
-        schema: None,
     };
-    if config.layers.is_empty() {
+    // nix's completion protocol echoes words back as typed: rewriting them
+    // would break it (and fail on partial words with the fallback off).
+    if config.layers.is_empty() || std::env::var_os("NIX_GET_COMPLETIONS").is_some() {
         return Ok(plan);
     }
     let stack = Stack::new(config);
@@ -49,7 +48,6 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         return Ok(plan);
     }
     let schema = Schema::load(&plan.nix, config.paths.cache.as_deref());
-    plan.schema = Some(schema.origin.clone());
     let reading = rewrite::read(&schema.root, &plan.args);
     let mut replacements = vec![];
     for slot in &reading.slots {
@@ -66,12 +64,7 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         }
         plan.resolutions.push(res);
     }
-    if let Stop::UnknownFlag(at) = reading.stop {
-        let flag = plan
-            .args
-            .get(at)
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    if let Stop::UnknownFlag { at, flag } = &reading.stop {
         for word in plan.args.iter().skip(at + 1) {
             if could_be_private(&stack, word) {
                 plan.errors.push(format!(
@@ -134,12 +127,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
     )?;
     if !plan.errors.is_empty() {
         for e in &plan.errors {
-            eprintln!("error: {e}");
+            crate::report::error(e);
         }
         return Ok(exit::RESOLVE);
     }
     if explain {
-        eprint!("{}", describe(&plan, config.fallback));
+        crate::report::text(&describe(&plan, config.fallback));
     }
     Err(crate::nix::exec(&plan.nix, &plan.args, plan.depth))
 }

@@ -151,7 +151,7 @@ pub fn parse(word: &str, pos: Position) -> FlakeRef<'_> {
     {
         let (body, frag) = split_fragment(after);
         let (body, query) = split_query(body);
-        if let Some(mut inner) = parse_id_path(body) {
+        if let Some(mut inner) = parse_id_path(body, true) {
             inner.dir = query.and_then(|q| query_get(q, "dir"));
             if frag.is_none_or(is_fragment) {
                 r.kind = Kind::Qualified {
@@ -171,7 +171,7 @@ pub fn parse(word: &str, pos: Position) -> FlakeRef<'_> {
     {
         if scheme == "flake" {
             let (path, query) = split_query(after);
-            if let Some(mut ind) = parse_id_path(path) {
+            if let Some(mut ind) = parse_id_path(path, false) {
                 ind.dir = query.and_then(|q| query_get(q, "dir"));
                 r.kind = Kind::Indirect(ind);
                 return r;
@@ -234,14 +234,23 @@ fn parse_bare_id(s: &str) -> Option<(Indirect, Option<&str>)> {
     {
         return None;
     }
-    parse_id_path(body).map(|ind| (ind, frag))
+    parse_id_path(body, true).map(|ind| (ind, frag))
 }
 
 /// The path of an indirect reference: `id`, `id/ref`, `id/rev`, `id/ref/rev`.
-fn parse_id_path(path: &str) -> Option<Indirect> {
-    let mut parts = path.split('/');
+/// Like nix, empty segments are dropped (`foo/main/` is `foo/main`). The
+/// abbreviated form (`bare`) must also match nix's `flakeRegex`: after the
+/// id, one ref-like run (`/` allowed) that starts with a letter or digit.
+fn parse_id_path(path: &str, bare: bool) -> Option<Indirect> {
+    if bare
+        && let Some((_, rest)) = path.split_once('/')
+        && !is_ref(rest)
+    {
+        return None;
+    }
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
     let id = parts.next()?;
-    if !is_flake_id(id) {
+    if !is_flake_id(id) || (bare && !path.starts_with(id)) {
         return None;
     }
     let mut ind = Indirect::plain(id);
@@ -392,6 +401,23 @@ mod tests {
         // after it is an error to nix, so nixp leaves it alone.
         assert_eq!(inst("foo/a/b").kind, Kind::Path);
         assert_eq!(inst("foo/a/b/c").kind, Kind::Path);
+    }
+
+    #[test]
+    fn empty_segments_are_dropped_as_nix_does() {
+        assert_eq!(indirect("foo/main/").reference.as_deref(), Some("main"));
+        let i = indirect(&format!("foo/main//{REV}"));
+        assert_eq!(
+            (i.reference.as_deref(), i.rev.as_deref()),
+            (Some("main"), Some(REV))
+        );
+        assert_eq!(
+            indirect("flake:foo//main").reference.as_deref(),
+            Some("main")
+        );
+        // After the id, nix's regex wants a ref character, not a slash.
+        assert_eq!(inst("foo//main").kind, Kind::Path);
+        assert_eq!(inst("foo/").kind, Kind::Path);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod exit;
 pub mod flakeref;
 pub mod layer;
 pub mod nix;
+mod report;
 pub mod rewrite;
 pub mod schema;
 pub mod stack;
@@ -33,7 +34,7 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            report::error(format_args!("{e:#}"));
             ExitCode::from(exit::code_of(&e))
         }
     }

@@ -17,6 +17,7 @@
 
 use crate::flakeref::Position;
 use crate::schema::Command;
+use std::collections::VecDeque;
 use std::ffi::OsString;
 
 /// Positional labels whose words are flake references, and how nix reads them.
@@ -25,6 +26,9 @@ const REF_LABELS: &[(&str, Position)] = &[
     ("installable", Position::Installable),
     ("package", Position::Installable),
     ("dependency", Position::Installable),
+    // `nix store diff-closures BEFORE AFTER`
+    ("before", Position::Installable),
+    ("after", Position::Installable),
     ("flake-url", Position::FlakeUrl),
 ];
 
@@ -57,9 +61,9 @@ pub struct Slot {
 pub enum Stop {
     /// Read to the end.
     None,
-    /// A flag the schema does not know, at this index: nixp cannot tell
-    /// what the words after it are.
-    UnknownFlag(usize),
+    /// A flag the schema does not know (`flag`, in the word at `at`): nixp
+    /// cannot tell what the words after it are.
+    UnknownFlag { at: usize, flag: String },
 }
 
 /// The result of reading a command line.
@@ -68,62 +72,55 @@ pub struct Reading {
     pub slots: Vec<Slot>,
     /// The command path, e.g. `["flake", "show"]`; empty if none.
     pub command: Vec<String>,
-    /// Whether the schema knows the command.
-    pub known: bool,
     pub stop: Stop,
 }
 
-/// One unit of the expanded command line: an original word, or a piece of
-/// a short-flag cluster (never a flake reference).
+/// A word of the command line, or a piece of a short-flag cluster.
 struct Token {
     text: String,
+    /// The argument's index, for a whole UTF-8 word (the only kind nixp
+    /// rewrites); `None` for a piece of a cluster.
     index: Option<usize>,
+    /// The index of the argument it came from.
+    origin: usize,
 }
 
-/// nix's expansion of `-abc` into `-a -b -c` and `-j3` into `-j 3`.
-fn expand(args: &[OsString]) -> Vec<Token> {
-    let mut out = Vec::with_capacity(args.len());
-    let mut dash_dash = false;
-    for (i, a) in args.iter().enumerate() {
-        let text = a.to_string_lossy().into_owned();
-        let b = text.as_bytes();
-        if !dash_dash && text == "--" {
-            dash_dash = true;
-        }
-        if !dash_dash && b.len() > 2 && b[0] == b'-' && b[1] != b'-' && b[1].is_ascii_alphabetic() {
-            out.push(Token {
-                text: format!("-{}", b[1] as char),
-                index: None,
-            });
-            for (j, c) in text.char_indices().skip(2) {
-                if c.is_ascii_alphabetic() {
-                    out.push(Token {
-                        text: format!("-{c}"),
-                        index: None,
-                    });
-                } else {
-                    out.push(Token {
-                        text: text[j..].to_string(),
-                        index: None,
-                    });
-                    break;
-                }
-            }
+/// nix's expansion of `-abc` into `-a -b -c` and `-j3` into `-j 3`, done
+/// (as nix does) only to a word about to be read as a flag.
+fn split_cluster(tok: &Token) -> Option<Vec<Token>> {
+    let b = tok.text.as_bytes();
+    if !(b.len() > 2 && b[0] == b'-' && b[1] != b'-' && b[1].is_ascii_alphabetic()) {
+        return None;
+    }
+    let piece = |text: String| Token {
+        text,
+        index: None,
+        origin: tok.origin,
+    };
+    let mut out = vec![piece(format!("-{}", b[1] as char))];
+    for (j, c) in tok.text.char_indices().skip(2) {
+        if c.is_ascii_alphabetic() {
+            out.push(piece(format!("-{c}")));
         } else {
-            // Non-UTF-8 words can never be flake references nixp rewrites.
-            let utf8 = a.to_str().is_some();
-            out.push(Token {
-                text,
-                index: utf8.then_some(i),
-            });
+            out.push(piece(tok.text[j..].to_string()));
+            break;
         }
     }
-    out
+    Some(out)
 }
 
-/// Reads a nix command line (without argv[0]) against the schema.
+/// Reads a nix command line (without argv[0]) against the schema, the way
+/// nix's `Args::parseCmdline` walks it.
 pub fn read(root: &Command, args: &[OsString]) -> Reading {
-    let tokens = expand(args);
+    let mut queue: VecDeque<Token> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Token {
+            text: a.to_string_lossy().into_owned(),
+            index: a.to_str().is_some().then_some(i),
+            origin: i,
+        })
+        .collect();
     let mut path: Vec<Command> = vec![root.clone()];
     let mut names: Vec<String> = vec![];
     let mut expected: Vec<(String, Option<u32>)> = labels(root);
@@ -133,34 +130,46 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut dash_dash = false;
     let mut known = true;
     let mut stop = Stop::None;
-    let mut t = 0;
-    while t < tokens.len() {
-        let tok = &tokens[t];
-        t += 1;
+    while let Some(tok) = queue.pop_front() {
         if !dash_dash && tok.text == "--" {
             dash_dash = true;
             continue;
         }
-        if !dash_dash && tok.text.len() > 1 && tok.text.starts_with('-') {
+        if !dash_dash && tok.text.starts_with('-') {
+            if let Some(pieces) = split_cluster(&tok) {
+                for p in pieces.into_iter().rev() {
+                    queue.push_front(p);
+                }
+                continue;
+            }
             let Some((name, arity)) = find_flag(&path, &tok.text) else {
-                stop = Stop::UnknownFlag(tok.index.unwrap_or(args.len()));
+                stop = Stop::UnknownFlag {
+                    at: tok.origin,
+                    flag: tok.text,
+                };
                 break;
             };
             if NON_FLAKE_FLAGS.contains(&name.as_str()) {
                 non_flake = true;
             }
-            let count = arity.map_or(tokens.len() - t, |n| (n as usize).min(tokens.len() - t));
-            if let Some((_, v, pos)) = REF_FLAGS.iter().find(|(n, _, _)| *n == name)
-                && *v < count
-                && let Some(index) = tokens[t + v].index
-            {
-                slots.push(Slot {
-                    index,
-                    position: *pos,
-                    positional: false,
-                });
+            // The values are taken as they are, whatever they look like.
+            let count = arity.map_or(queue.len(), |n| (n as usize).min(queue.len()));
+            let ref_value = REF_FLAGS.iter().find(|(n, _, _)| *n == name);
+            for v in 0..count {
+                let Some(value) = queue.pop_front() else {
+                    break;
+                };
+                if let Some((_, i, pos)) = ref_value
+                    && *i == v
+                    && let Some(index) = value.index
+                {
+                    slots.push(Slot {
+                        index,
+                        position: *pos,
+                        positional: false,
+                    });
+                }
             }
-            t += count;
             continue;
         }
         // A positional word.
@@ -208,7 +217,6 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     Reading {
         slots,
         command: names,
-        known,
         stop,
     }
 }
@@ -320,6 +328,9 @@ mod tests {
     #[test]
     fn aliases_and_profile_install() {
         assert_eq!(slots("profile install foo#MAIN_PKG"), ["foo#MAIN_PKG"]);
+        assert_eq!(slots("verify foo#x"), ["foo#x"]);
+        assert_eq!(slots("sign-paths -k key foo#x"), ["foo#x"]);
+        assert_eq!(slots("store diff-closures foo#a foo#b"), ["foo#a", "foo#b"]);
     }
 
     #[test]
@@ -328,8 +339,36 @@ mod tests {
             .map(OsString::from)
             .to_vec();
         let r = read(&Schema::builtin().root, &args);
-        assert_eq!(r.stop, Stop::UnknownFlag(2));
+        assert_eq!(
+            r.stop,
+            Stop::UnknownFlag {
+                at: 2,
+                flag: "--frob".into()
+            }
+        );
         assert_eq!(r.slots.len(), 1);
+    }
+
+    #[test]
+    fn flag_values_are_taken_whole() {
+        // nix splits a cluster only when it reads it as a flag: a value that
+        // looks like one is taken as it is, and a `--` value ends nothing.
+        assert_eq!(slots("build --argstr msg -Lf foo#x"), ["foo#x"]);
+        assert_eq!(slots("build --argstr x -- -Lv foo#x"), ["foo#x"]);
+        assert_eq!(slots("build --arg a -hello foo#x"), ["foo#x"]);
+    }
+
+    #[test]
+    fn unknown_flag_in_a_cluster_is_named() {
+        let args: Vec<OsString> = ["build", "-Lq", "foo"].map(OsString::from).to_vec();
+        let r = read(&Schema::builtin().root, &args);
+        assert_eq!(
+            r.stop,
+            Stop::UnknownFlag {
+                at: 1,
+                flag: "-q".into()
+            }
+        );
     }
 
     #[test]

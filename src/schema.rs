@@ -47,7 +47,7 @@ pub struct Arg {
 /// The whole schema with where it came from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Schema {
-    /// `dump` (asked nix) or `builtin`.
+    /// `dump` (asked nix just now), `cache`, or `builtin`.
     pub origin: String,
     pub root: Command,
 }
@@ -55,18 +55,36 @@ pub struct Schema {
 /// Command aliases nix does not list in its dump: (parent command path,
 /// alias) → the path of the command it stands for, from the parent's level.
 /// In nix 2.8 most of these are still real commands, and the dump wins.
+/// (nix's `src/nix/main.cc` and `profile.cc`.)
 const COMMAND_ALIASES: &[(&str, &str, &[&str])] = &[
-    ("", "shell", &["env", "shell"]),
+    ("", "add-to-store", &["store", "add-path"]),
+    ("", "cat-nar", &["nar", "cat"]),
+    ("", "cat-store", &["store", "cat"]),
+    ("", "copy-sigs", &["store", "copy-sigs"]),
     ("", "dev-shell", &["develop"]),
-    ("", "show-derivation", &["derivation", "show"]),
-    ("", "doctor", &["config", "check"]),
-    ("", "show-config", &["config", "show"]),
     ("", "diff-closures", &["store", "diff-closures"]),
+    ("", "doctor", &["config", "check"]),
+    ("", "dump-path", &["store", "dump-path"]),
+    ("", "hash-file", &["hash", "file"]),
+    ("", "hash-path", &["hash", "path"]),
+    ("", "ls-nar", &["nar", "ls"]),
+    ("", "ls-store", &["store", "ls"]),
     (
         "",
         "make-content-addressable",
         &["store", "make-content-addressed"],
     ),
+    ("", "optimise-store", &["store", "optimise"]),
+    ("", "ping-store", &["store", "info"]),
+    ("", "realisation", &["store", "build-trace"]),
+    ("", "shell", &["env", "shell"]),
+    ("", "show-config", &["config", "show"]),
+    ("", "show-derivation", &["derivation", "show"]),
+    ("", "sign-paths", &["store", "sign"]),
+    ("", "to-base16", &["hash", "to-base16"]),
+    ("", "to-base32", &["hash", "to-base32"]),
+    ("", "to-base64", &["hash", "to-base64"]),
+    ("", "verify", &["store", "verify"]),
     ("profile", "install", &["add"]),
 ];
 
@@ -172,11 +190,22 @@ impl Schema {
         }
     }
 
+    /// The schema in nix's dump (the tree `__dump-args` prints), with the
+    /// built-in gaps filled.
+    pub fn from_dump(tree: &Value) -> Option<Schema> {
+        let mut root = Command::from_dump(tree)?;
+        root.fill_gaps();
+        Some(Schema {
+            origin: "dump".into(),
+            root,
+        })
+    }
+
     /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
     pub fn dump(nix: &Path) -> Option<Schema> {
-        let run = |verb: &str| -> Option<Value> {
+        let run = |args: &[&str]| -> Option<Value> {
             let out = Process::new(nix)
-                .arg(verb)
+                .args(args)
                 .stdin(Stdio::null())
                 .stderr(Stdio::null())
                 .output()
@@ -186,12 +215,29 @@ impl Schema {
             }
             serde_json::from_slice(&out.stdout).ok()
         };
-        let tree = match run("__dump-cli") {
+        let tree = match run(&["__dump-cli"]) {
             Some(mut v) => v.get_mut("args").map(Value::take)?,
-            None => run("__dump-args")?,
+            None => run(&["__dump-args"])?,
         };
-        let mut root = Command::from_dump(&tree)?;
-        root.fill_gaps();
+        let mut root = Schema::from_dump(&tree)?.root;
+        // Settings' old names are flags too (recent nix), left out of the
+        // dump: a boolean setting's take no value, the others one.
+        let feature = ["--extra-experimental-features", "nix-command"];
+        let settings = run(&[&feature[..], &["config", "show", "--json"]].concat())
+            .or_else(|| run(&[&feature[..], &["show-config", "--json"]].concat()));
+        for (_, setting) in settings.iter().filter_map(Value::as_object).flatten() {
+            let arity = u32::from(!setting.get("value").is_some_and(Value::is_boolean));
+            for alias in setting
+                .get("aliases")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(a) = alias.as_str() {
+                    root.flags.entry(a.to_string()).or_insert(Some(arity));
+                }
+            }
+        }
         Some(Schema {
             origin: "dump".into(),
             root,

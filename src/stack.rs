@@ -207,10 +207,6 @@ impl Stack {
         self.fallback
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.layers.is_empty()
-    }
-
     fn layer_index(&self, name: &str) -> Option<usize> {
         self.layers.iter().position(|l| l.name == name)
     }
@@ -222,10 +218,10 @@ impl Stack {
             && !*w
         {
             *w = true;
-            eprintln!(
-                "warning: layer '{}': {}; skipping it",
+            crate::report::warning(format_args!(
+                "layer '{}': {}; skipping it",
                 self.layers[i].name, u.message
-            );
+            ));
         }
     }
 

@@ -105,6 +105,12 @@ impl Target {
                 if let Some(r) = rev {
                     attrs.insert("rev".into(), Value::String(r.into()));
                 }
+                if ty == "git" && attrs.contains_key("rev") && !attrs.contains_key("ref") {
+                    let shown = render_attrs(&attrs, None).unwrap_or(ty);
+                    return Err(format!(
+                        "Git input '{shown}' has a commit hash but no branch/tag name"
+                    ));
+                }
                 Ok(Target::Attrs(attrs))
             }
         }
@@ -119,15 +125,7 @@ impl Target {
                     Some(d) => join_subdir(p, d),
                     None => p.clone(),
                 };
-                let s = full
-                    .to_str()
-                    .ok_or_else(|| format!("path '{}' is not valid UTF-8", full.display()))?;
-                if let Some(c) = s.chars().find(|c| matches!(c, '?' | '#')) {
-                    return Err(format!(
-                        "the flake directory '{s}' cannot be named on nix's command line (it contains '{c}')"
-                    ));
-                }
-                Ok(s.to_string())
+                command_line_path(&full).map(str::to_string)
             }
             Target::Indirect(ind) => {
                 let mut ind = ind.clone();
@@ -138,6 +136,20 @@ impl Target {
             }
             Target::Attrs(attrs) => render_attrs(attrs, dir),
         }
+    }
+}
+
+/// A path as it can stand on nix's command line: UTF-8, without the `?`
+/// and `#` that would start a query or a fragment.
+fn command_line_path(p: &Path) -> Result<&str, String> {
+    let s = p
+        .to_str()
+        .ok_or_else(|| format!("path '{}' is not valid UTF-8", p.display()))?;
+    match s.chars().find(|c| matches!(c, '?' | '#')) {
+        Some(c) => Err(format!(
+            "the flake path '{s}' cannot be named on nix's command line (it contains '{c}')"
+        )),
+        None => Ok(s),
     }
 }
 
@@ -206,7 +218,7 @@ fn render_attrs(attrs: &Map<String, Value>, dir: Option<&str>) -> Result<String,
                 None => PathBuf::from(s("path")),
             };
             with_query(
-                format!("path:{}", p.display()),
+                format!("path:{}", command_line_path(&p)?),
                 &query(attrs, &["path"], None),
             )
         }
@@ -343,5 +355,19 @@ mod tests {
         assert_eq!(t.render(Some("./a/b")).unwrap(), "/srv/flakes/foo/a/b");
         assert!(t.clone().apply_overrides(Some("x"), None).is_err());
         assert!(Target::Dir("/srv/a#b".into()).render(None).is_err());
+        let t = attrs(json!({"type": "path", "path": "/a#b"}));
+        assert!(t.render(None).unwrap_err().contains("contains '#'"));
+    }
+
+    #[test]
+    fn git_rev_needs_a_ref_as_in_nix() {
+        let t = attrs(json!({"type": "git", "url": "https://e.org/r"}));
+        assert!(
+            t.clone()
+                .apply_overrides(None, Some(REV))
+                .unwrap_err()
+                .contains("no branch/tag name")
+        );
+        assert!(t.apply_overrides(Some("main"), Some(REV)).is_ok());
     }
 }

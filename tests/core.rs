@@ -942,3 +942,63 @@ fn closed_stdout_is_not_a_crash() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn relative_config_paths_become_absolute() {
+    let env = Env::new();
+    env.flake("flakes/foo");
+    env.write(
+        "cfg.json",
+        r#"{"layers": [{"name": "P", "dir": "flakes"}]}"#,
+    );
+    // Relative to the config file, wherever nixp is started from.
+    let out = run(env
+        .cmd()
+        .env("NIXP_CONFIG", "cfg.json")
+        .args(["resolve", "foo#x"]));
+    assert_eq!(out.ok(), format!("{}#x\n", env.p("flakes/foo")));
+}
+
+#[test]
+fn no_home_means_no_user_config_not_one_in_the_current_directory() {
+    let env = Env::new();
+    env.flake("flakes/foo");
+    env.write(
+        ".config/nixp/config.json",
+        &serde_json::to_string(&json!({"layers": [{"name": "P", "dir": env.p("flakes")}]}))
+            .unwrap(),
+    );
+    let out = run(env
+        .cmd()
+        .env_remove("HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["resolve", "foo#x"]));
+    assert_eq!(out.ok(), "foo#x\n");
+    let out = run(env
+        .cmd()
+        .env_remove("HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["layers", "add", "B", "flakes"]));
+    assert!(out.fails_with(3).contains("HOME is not set"), "{out:#?}");
+}
+
+#[test]
+fn closed_stderr_is_not_a_crash() {
+    let env = Env::new();
+    env.flake("flakes/foo");
+    env.config(json!({"layers": [{"name": "P", "dir": env.p("flakes")}, {"name": "gone", "dir": env.p("nope")}]}));
+    let mut child = env
+        .cmd()
+        .args(["resolve", "--explain", "foo", "bar"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\nbar\n", env.p("flakes/foo"))
+    );
+}

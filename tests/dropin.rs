@@ -423,3 +423,14 @@ fn nixp_verbs_do_not_shadow_nix_commands_in_the_builtin_schema() {
         );
     }
 }
+
+#[test]
+fn completion_requests_reach_nix_unchanged() {
+    let env = setup();
+    let out = run(env
+        .cmd()
+        .env("NIX_GET_COMPLETIONS", "2")
+        .args(["build", "foo"]));
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(env.nix_argv(), ["build", "foo"]);
+}

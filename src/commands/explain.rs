@@ -17,7 +17,7 @@ pub fn run(config: &Config, args: ExplainArgs, out: &mut impl Write) -> Result<u
     }
     out.flush()?;
     for e in &plan.errors {
-        eprintln!("error: {e}");
+        crate::report::error(e);
     }
     Ok(exit::RESOLVE)
 }

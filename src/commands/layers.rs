@@ -15,10 +15,10 @@ pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8
         Some(LayersAction::Add(a)) => add(config, a),
         Some(LayersAction::Remove { name }) => {
             edit::remove(&config.paths, &name)?;
-            eprintln!(
-                "removed layer '{name}' from '{}'",
-                config.paths.user.display()
-            );
+            crate::report::text(&format!(
+                "removed layer '{name}' from '{}'\n",
+                config.paths.user_file()?.display()
+            ));
             Ok(exit::OK)
         }
     }
@@ -101,7 +101,7 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
     }
     for r in &rows {
         if let Some(e) = &r.error {
-            eprintln!("warning: layer '{}': {e}", r.name);
+            crate::report::warning(format_args!("layer '{}': {e}", r.name));
         }
     }
     Ok(exit::OK)
@@ -135,12 +135,12 @@ fn add(config: &Config, a: AddArgs) -> Result<u8> {
         _ => Place::Last,
     };
     let spec = edit::add(&config.paths, &a.name, &source, kind, &place)?;
-    eprintln!(
-        "added layer '{}' ({} {}) to '{}'",
+    crate::report::text(&format!(
+        "added layer '{}' ({} {}) to '{}'\n",
         spec.name,
         spec.kind,
         spec.source.display(),
-        config.paths.user.display()
-    );
+        config.paths.user_file()?.display()
+    ));
     Ok(exit::OK)
 }

@@ -71,10 +71,10 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
         )?;
     }
     for s in &index.skipped {
-        eprintln!(
-            "warning: layer '{}': skipped '{}': {}",
+        crate::report::warning(format_args!(
+            "layer '{}': skipped '{}': {}",
             s.layer, s.path, s.reason
-        );
+        ));
     }
     Ok(exit::OK)
 }

@@ -29,13 +29,13 @@ pub fn run(config: &Config, args: &ResolveArgs, out: &mut impl Write) -> Result<
     if args.explain {
         out.flush()?;
         for r in &results {
-            eprint!("{}", explain(r, stack.fallback()));
+            crate::report::text(&explain(r, stack.fallback()));
         }
     }
     let mut code = exit::OK;
     for r in &results {
         if let Some(e) = &r.error {
-            eprintln!("error: cannot resolve '{}': {e}", r.input);
+            crate::report::error(format_args!("cannot resolve '{}': {e}", r.input));
             code = exit::RESOLVE;
         }
     }

@@ -36,15 +36,13 @@ pub fn add(
             format!("source '{}' is not valid UTF-8", source.display()),
         )
     })?;
-    let mut doc = read_doc(&paths.user)?;
-    let layers = layers_of(&mut doc, &paths.user)?;
+    let user = paths.user_file()?;
+    let mut doc = read_doc(user)?;
+    let layers = layers_of(&mut doc, user)?;
     if layers.iter().any(|l| layer_name(l) == Some(name)) {
         return Err(coded(
             exit::CONFIG,
-            format!(
-                "layer '{name}' already exists in '{}'",
-                paths.user.display()
-            ),
+            format!("layer '{name}' already exists in '{}'", user.display()),
         ));
     }
     let index = match place {
@@ -72,8 +70,9 @@ pub fn add(
 
 /// Removes a layer from the user config.
 pub fn remove(paths: &Paths, name: &str) -> Result<()> {
-    let mut doc = read_doc(&paths.user)?;
-    let layers = layers_of(&mut doc, &paths.user)?;
+    let user = paths.user_file()?;
+    let mut doc = read_doc(user)?;
+    let layers = layers_of(&mut doc, user)?;
     let i = position(layers, name, paths)?;
     layers.remove(i);
     write_checked(paths, &doc)?;
@@ -87,6 +86,7 @@ fn layer_name(v: &Value) -> Option<&str> {
 /// The index of layer `name` in the user file, or an error that says where
 /// the layer is instead.
 fn position(layers: &[Value], name: &str, paths: &Paths) -> Result<usize> {
+    let user = paths.user_file()?;
     if let Some(i) = layers.iter().position(|l| layer_name(l) == Some(name)) {
         return Ok(i);
     }
@@ -97,10 +97,10 @@ fn position(layers: &[Value], name: &str, paths: &Paths) -> Result<usize> {
         format!(
             "layer '{name}' is defined in the system config '{}'; nixp edits only the user config '{}'",
             paths.system.display(),
-            paths.user.display()
+            user.display()
         )
     } else {
-        format!("there is no layer '{name}' in '{}'", paths.user.display())
+        format!("there is no layer '{name}' in '{}'", user.display())
     };
     Err(coded(exit::CONFIG, msg))
 }
@@ -145,12 +145,12 @@ fn layers_of<'a>(doc: &'a mut Value, path: &Path) -> Result<&'a mut Vec<Value>> 
 fn write_checked(paths: &Paths, doc: &Value) -> Result<Vec<LayerSpec>> {
     let mut text = serde_json::to_string_pretty(doc).context("cannot serialize the config")?;
     text.push('\n');
-    let user = parse_file(&paths.user, &text)?;
+    let path = paths.user_file()?;
+    let user = parse_file(path, &text)?;
     let system = read_file(&paths.system)?;
     let all: Vec<LayerSpec> = user.layers.iter().cloned().chain(system.layers).collect();
     check_unique(&all)?;
-    crate::atomic::write(&paths.user, text.as_bytes())
-        .map_err(|e| coded(exit::IO, format!("{e:#}")))?;
+    crate::atomic::write(path, text.as_bytes()).map_err(|e| coded(exit::IO, format!("{e:#}")))?;
     Ok(user.layers)
 }
 
@@ -161,7 +161,7 @@ mod tests {
     fn paths(d: &Path) -> Paths {
         Paths {
             system: d.join("system.json"),
-            user: d.join("user/config.json"),
+            user: Some(d.join("user/config.json")),
             cache: None,
         }
     }
@@ -172,7 +172,7 @@ mod tests {
         let p = paths(d.path());
         std::fs::create_dir_all(d.path().join("user")).unwrap();
         std::fs::write(
-            &p.user,
+            p.user.as_ref().unwrap(),
             r#"{"fallback": false, "layers": [{"name": "a", "dir": "/a"}]}"#,
         )
         .unwrap();
@@ -192,7 +192,9 @@ mod tests {
             &Place::After("a".into()),
         )
         .unwrap();
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p.user).unwrap()).unwrap();
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(p.user.as_ref().unwrap()).unwrap())
+                .unwrap();
         let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["fallback", "layers"]);
         let names: Vec<_> = v["layers"]
@@ -214,7 +216,7 @@ mod tests {
         std::fs::write(&p.system, r#"{"layers": [{"name": "team", "dir": "/t"}]}"#).unwrap();
         let e = add(&p, "team", Path::new("/x"), LayerKind::Dir, &Place::Last).unwrap_err();
         assert!(format!("{e:#}").contains("defined twice"), "{e:#}");
-        assert!(!p.user.exists(), "nothing written");
+        assert!(!p.user.as_ref().unwrap().exists(), "nothing written");
         let e = remove(&p, "team").unwrap_err();
         assert!(format!("{e:#}").contains("system config"), "{e:#}");
     }

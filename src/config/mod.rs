@@ -45,7 +45,9 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct Paths {
     pub system: PathBuf,
-    pub user: PathBuf,
+    /// `None` when there is no home to put it in (HOME unset or relative):
+    /// then there is no user config, rather than one in the current directory.
+    pub user: Option<PathBuf>,
     /// `$XDG_CACHE_HOME/nixp` (`~/.cache/nixp`), if a home is known.
     pub cache: Option<PathBuf>,
 }
@@ -54,23 +56,25 @@ impl Paths {
     /// `NIXP_SYSTEM_CONFIG` or `/etc/nixp/config.json`; `NIXP_CONFIG` or
     /// `$XDG_CONFIG_HOME/nixp/config.json` (`~/.config` by default).
     pub fn from_env() -> Paths {
+        // Relative paths are made absolute here, so everything derived from
+        // them (layer sources) is absolute too.
         let var = |k| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
+            std::env::var_os(k).filter(|v| !v.is_empty()).map(|v| {
+                let p = PathBuf::from(v);
+                std::path::absolute(&p).unwrap_or(p)
+            })
         };
         let system =
             var("NIXP_SYSTEM_CONFIG").unwrap_or_else(|| PathBuf::from("/etc/nixp/config.json"));
-        let xdg = |k, fallback: &str| {
-            var(k)
+        // XDG variables count only when absolute (as the XDG spec says); HOME too.
+        let abs = |k| {
+            std::env::var_os(k)
+                .map(PathBuf::from)
                 .filter(|p| p.is_absolute())
-                .or_else(|| var("HOME").map(|h| h.join(fallback)))
         };
-        let user = var("NIXP_CONFIG").unwrap_or_else(|| {
-            xdg("XDG_CONFIG_HOME", ".config")
-                .unwrap_or_else(|| PathBuf::from(".config"))
-                .join("nixp")
-                .join("config.json")
+        let xdg = |k, fallback: &str| abs(k).or_else(|| abs("HOME").map(|h| h.join(fallback)));
+        let user = var("NIXP_CONFIG").or_else(|| {
+            xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nixp").join("config.json"))
         });
         let cache = xdg("XDG_CACHE_HOME", ".cache").map(|c| c.join("nixp"));
         Paths {
@@ -78,6 +82,16 @@ impl Paths {
             user,
             cache,
         }
+    }
+
+    /// The user config file, for edits.
+    pub fn user_file(&self) -> Result<&Path> {
+        self.user.as_deref().ok_or_else(|| {
+            coded(
+                exit::CONFIG,
+                "there is no user config file: HOME is not set (set HOME, XDG_CONFIG_HOME or NIXP_CONFIG)",
+            )
+        })
     }
 }
 
@@ -111,7 +125,13 @@ pub fn load() -> Result<Config> {
 
 pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Result<Config> {
     let system = read_file(&paths.system)?;
-    let user = read_file(&paths.user)?;
+    let user = match &paths.user {
+        Some(p) => read_file(p)?,
+        None => FileConfig {
+            layers: vec![],
+            fallback: None,
+        },
+    };
     let fallback = user.fallback.or(system.fallback).unwrap_or(true);
     let layers = match nixp_layers {
         Some(v) => parse_env_layers(&v.to_string_lossy())?,

@@ -32,14 +32,6 @@ impl LayerKind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "dir" => Some(LayerKind::Dir),
-            "registry" => Some(LayerKind::Registry),
-            _ => None,
-        }
-    }
-
     /// Every kind, in the order the config documents them.
     pub const ALL: [LayerKind; 2] = [LayerKind::Dir, LayerKind::Registry];
 }

@@ -35,8 +35,8 @@ struct From {
     id: String,
     reference: Option<String>,
     rev: Option<String>,
-    /// A pinned `from` never equals what a user types.
-    pinned: bool,
+    /// A `from` no typed reference equals: pinned by `narHash`, or direct.
+    unmatchable: bool,
 }
 
 #[derive(Deserialize)]
@@ -70,7 +70,7 @@ impl RegistryLayer {
     }
 
     fn load(&self) -> Result<Vec<Entry>, LookupFailure> {
-        let text = std::fs::read_to_string(&self.path)
+        let text = std::fs::read(&self.path)
             .map_err(|e| LookupFailure::Unavailable(super::unavailable(&self.path, &e)))?;
         parse(&text).map_err(|msg| {
             LookupFailure::Error(LookupError(format!(
@@ -82,8 +82,8 @@ impl RegistryLayer {
 }
 
 /// Parses and checks a registry file's text.
-fn parse(text: &str) -> Result<Vec<Entry>, String> {
-    let raw: RawFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+fn parse(text: &[u8]) -> Result<Vec<Entry>, String> {
+    let raw: RawFile = serde_json::from_slice(text).map_err(|e| e.to_string())?;
     match raw.version.as_ref().and_then(Value::as_u64) {
         Some(2) => {}
         _ => {
@@ -117,7 +117,13 @@ fn check_entry(raw: RawEntry) -> Result<Entry, String> {
 
 fn check_from(attrs: &Map<String, Value>) -> Result<From, String> {
     if attrs.get("type").and_then(Value::as_str) != Some("indirect") {
-        return Err("type must be 'indirect'".into());
+        // nix reads such an entry, and no indirect reference ever equals it.
+        return Ok(From {
+            id: String::new(),
+            reference: None,
+            rev: None,
+            unmatchable: true,
+        });
     }
     for (k, v) in attrs {
         if !matches!(k.as_str(), "type" | "id" | "ref" | "rev" | "narHash") {
@@ -148,13 +154,13 @@ fn check_from(attrs: &Map<String, Value>) -> Result<From, String> {
         id,
         reference,
         rev,
-        pinned: attrs.contains_key("narHash"),
+        unmatchable: attrs.contains_key("narHash"),
     })
 }
 
 impl From {
     fn equals(&self, input: &Indirect) -> bool {
-        !self.pinned
+        !self.unmatchable
             && self.id == input.id
             && self.reference == input.reference
             && self.rev == input.rev
@@ -164,7 +170,7 @@ impl From {
     /// are dropped.
     fn contains(&self, input: &Indirect) -> bool {
         self.equals(input)
-            || (!self.pinned
+            || (!self.unmatchable
                 && self.id == input.id
                 && self.reference.is_none()
                 && self.rev.is_none())
@@ -258,7 +264,11 @@ impl Source for RegistryLayer {
             }
             Err(e) => return Err(e),
         };
-        let mut ids: Vec<&str> = entries.iter().map(|e| e.from.id.as_str()).collect();
+        let mut ids: Vec<&str> = entries
+            .iter()
+            .filter(|e| !e.from.unmatchable)
+            .map(|e| e.from.id.as_str())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let mut listing = Listing::default();
@@ -280,34 +290,59 @@ mod tests {
     #[test]
     fn version_must_be_2() {
         assert!(
-            parse(r#"{"version": 1, "flakes": []}"#)
+            parse(br#"{"version": 1, "flakes": []}"#)
                 .unwrap_err()
                 .contains("unsupported version 1")
         );
         assert!(
-            parse(r#"{"flakes": []}"#)
+            parse(br#"{"flakes": []}"#)
                 .unwrap_err()
                 .contains("unsupported version none")
         );
-        assert!(parse(r#"{"version": 2, "flakes": []}"#).unwrap().is_empty());
+        assert!(
+            parse(br#"{"version": 2, "flakes": []}"#)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn syntax_errors_have_line_and_column() {
-        let e = parse("{\n  \"version\": 2,\n  \"flakes\": [,]\n}").unwrap_err();
+        let e = parse(b"{\n  \"version\": 2,\n  \"flakes\": [,]\n}").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
     }
 
     #[test]
     fn entry_errors_name_the_entry() {
         let e = parse(
-            r#"{"version": 2, "flakes": [
+            br#"{"version": 2, "flakes": [
                 {"from": {"type": "indirect", "id": "a"}, "to": {"type": "path", "path": "/a"}},
                 {"from": {"type": "indirect", "id": "b"}, "to": {"type": "svn"}}]}"#,
         )
         .unwrap_err();
         assert!(e.contains("entry 2") && e.contains("svn"), "{e}");
-        let e = parse(r#"{"version": 2, "flakes": [{"from": {"type": "github", "owner": "a", "repo": "b"}, "to": {"type": "path", "path": "/a"}}]}"#).unwrap_err();
-        assert!(e.contains("indirect"), "{e}");
+        let e = parse(br#"{"version": 2, "flakes": [{"from": {"type": "indirect", "id": "a", "owner": "x"}, "to": {"type": "path", "path": "/a"}}]}"#).unwrap_err();
+        assert!(
+            e.contains("unsupported indirect input attribute 'owner'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn direct_from_is_kept_but_never_matches() {
+        let entries = parse(br#"{"version": 2, "flakes": [{"from": {"type": "github", "owner": "a", "repo": "b"}, "to": {"type": "path", "path": "/a"}}]}"#).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(!entries[0].from.contains(&Indirect::plain("a")));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_missing_layer() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.json");
+        std::fs::write(&p, b"{\"version\": 2, \"flakes\": [\xff]}").unwrap();
+        match RegistryLayer::new(p).lookup(&Indirect::plain("a")) {
+            Err(LookupFailure::Error(LookupError(m))) => assert!(m.contains("r.json"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Test harness: runs the built `nixp` in a temporary HOME with its own
 //! config, never the user's; a stub `nix` that records its argv; and the
 //! real nix, offline, for tests that need it.
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+#![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::print_stderr)]
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
