@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # Built the way scripts/install.sh installs it (static on *-linux-gnu).
 host=$(rustc -vV | sed -n 's/^host: //p')
 case $host in
-  *-linux-gnu) RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" cargo build --release --locked --quiet --target "$host"
+  *-linux-gnu) RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static" cargo build --release --locked --quiet --target "$host"
                NIXP=$PWD/target/$host/release/nixp ;;
   *) cargo build --release --locked --quiet; NIXP=$PWD/target/release/nixp ;;
 esac

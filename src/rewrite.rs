@@ -121,7 +121,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             origin: i,
         })
         .collect();
-    let mut path: Vec<Command> = vec![root.clone()];
+    // The commands below the top level named so far.
+    let mut subs: Vec<Command> = vec![];
     let mut names: Vec<String> = vec![];
     let mut expected: Vec<(String, Option<u32>)> = labels(root);
     let mut taken = 0u32; // words given to expected[0] so far
@@ -142,7 +143,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                 }
                 continue;
             }
-            let Some((name, arity)) = find_flag(&path, &tok.text) else {
+            let Some((name, arity)) = find_flag(root, &subs, &tok.text) else {
                 stop = Stop::UnknownFlag {
                     at: tok.origin,
                     flag: tok.text,
@@ -177,12 +178,12 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             continue;
         };
         if label == "subcommand" {
-            let parent = path.last().unwrap_or(root);
+            let parent = subs.last().unwrap_or(root);
             match parent.subcommand(&names, &tok.text) {
                 Some(sub) => {
                     names.push(tok.text.clone());
                     expected = labels(&sub);
-                    path.push(sub);
+                    subs.push(sub);
                     taken = 0;
                 }
                 None => {
@@ -227,16 +228,16 @@ fn labels(c: &Command) -> Vec<(String, Option<u32>)> {
 
 /// Looks a flag up in every command on the path, the top level first (as
 /// nix's `MultiCommand::processFlag` does); returns its long name and arity.
-fn find_flag(path: &[Command], text: &str) -> Option<(String, Option<u32>)> {
+fn find_flag(root: &Command, subs: &[Command], text: &str) -> Option<(String, Option<u32>)> {
+    let mut path = std::iter::once(root).chain(subs);
     if let Some(long) = text.strip_prefix("--") {
-        path.iter()
-            .find_map(|c| c.flags.get(long).map(|a| (long.to_string(), *a)))
+        path.find_map(|c| c.flags.get(long).map(|a| (long.to_string(), *a)))
     } else {
         let mut chars = text.chars().skip(1);
         let (Some(ch), None) = (chars.next(), chars.next()) else {
             return None;
         };
-        path.iter().find_map(|c| {
+        path.find_map(|c| {
             let long = c.short.get(&ch)?;
             Some((long.clone(), *c.flags.get(long)?))
         })
