@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// The first words that select one of nixp's own verbs.
-pub const VERBS: [&str; 4] = ["resolve", "explain", "layers", "list"];
+pub const VERBS: [&str; 6] = ["resolve", "explain", "layers", "list", "export", "audit"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +34,35 @@ pub enum Verb {
     Layers(LayersArgs),
     /// List every id across the stack, its winning layer and what it shadows
     List(ListArgs),
+    /// Write the winning private ids as a nix registry.json or a NixOS module
+    Export(ExportArgs),
+    /// Report ids that both a layer and nix's own registries define
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// What to write
+    #[arg(long, value_enum, default_value = "registry")]
+    pub format: ExportFormat,
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A nix registry.json (version 2): `flake-registry = FILE`
+    Registry,
+    /// A NixOS module setting `nix.registry`
+    Nixos,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

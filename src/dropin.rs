@@ -10,7 +10,7 @@ use crate::exit;
 use crate::flakeref::{self, Kind, Position};
 use crate::layer::{Answer, LookupFailure};
 use crate::rewrite::{self, Stop};
-use crate::schema::Schema;
+use crate::schema::{Command, Schema};
 use crate::stack::{Depth, Resolution, Stack};
 use anyhow::Result;
 use std::ffi::OsString;
@@ -48,26 +48,54 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         return Ok(plan);
     }
     let schema = Schema::load(&plan.nix, config.paths.cache.as_deref());
-    let reading = rewrite::read(&schema.root, &plan.args);
+    let rewritten = rewrite_line(&stack, &schema.root, &plan.args, depth_mode);
+    plan.args = rewritten.args;
+    plan.resolutions = rewritten.resolutions;
+    plan.errors = rewritten.errors;
+    Ok(plan)
+}
+
+/// A command line after resolution.
+pub struct Rewritten {
+    pub args: Vec<OsString>,
+    pub resolutions: Vec<Resolution>,
+    pub errors: Vec<String>,
+}
+
+/// Reads `args` with the schema `root` and resolves the references in it
+/// against `stack`: every word that is not a rewritten reference comes out
+/// as it went in.
+pub fn rewrite_line(
+    stack: &Stack,
+    root: &Command,
+    args: &[OsString],
+    depth_mode: Depth,
+) -> Rewritten {
+    let mut out = Rewritten {
+        args: vec![],
+        resolutions: vec![],
+        errors: vec![],
+    };
+    let reading = rewrite::read(root, args);
     let mut replacements = vec![];
     for slot in &reading.slots {
-        let Some(word) = plan.args[slot.index].to_str() else {
+        let Some(word) = args[slot.index].to_str() else {
             continue;
         };
         let res = stack.resolve(word, slot.position, depth_mode);
         if let Some(e) = &res.error {
-            plan.errors.push(format!("cannot resolve '{word}': {e}"));
+            out.errors.push(format!("cannot resolve '{word}': {e}"));
         } else if res.rewritten()
             && let Some(o) = &res.output
         {
             replacements.push((slot.index, o.clone()));
         }
-        plan.resolutions.push(res);
+        out.resolutions.push(res);
     }
     if let Stop::UnknownFlag { at, flag } = &reading.stop {
-        for word in plan.args.iter().skip(at + 1) {
-            if could_be_private(&stack, word) {
-                plan.errors.push(format!(
+        for word in args.iter().skip(at + 1) {
+            if could_be_private(stack, word) {
+                out.errors.push(format!(
                     "nixp does not know the flag '{flag}' of 'nix {}', so it cannot tell whether '{}' after it is a flake reference; put '{flag}' after the private reference, or use the reference nixp resolves it to (nixp resolve)",
                     reading.command.join(" "),
                     word.to_string_lossy()
@@ -75,8 +103,8 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
             }
         }
     }
-    plan.args = rewrite::substitute(&plan.args, &replacements);
-    Ok(plan)
+    out.args = rewrite::substitute(args, &replacements);
+    out
 }
 
 /// The cheap check of the fast path: could this word name a private id?
@@ -87,6 +115,7 @@ fn could_be_private(stack: &Stack, word: &OsString) -> bool {
         Kind::Qualified { layer, .. } => stack.layers().iter().any(|l| l.name == layer),
         Kind::Indirect(ind) => {
             !stack.fallback()
+                || stack.claimer(&ind.id).is_some()
                 || stack.layers().iter().any(|l| match l.source.lookup(&ind) {
                     Ok(Answer::Absent) | Err(LookupFailure::Unavailable(_)) => false,
                     Ok(_) | Err(LookupFailure::Error(_)) => true,

@@ -6,6 +6,7 @@
 //! stack → substituted → nix exec'd.
 
 pub mod atomic;
+pub mod claim;
 pub mod cli;
 mod commands;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod exit;
 pub mod flakeref;
 pub mod layer;
 pub mod nix;
+pub mod nixreg;
 mod report;
 pub mod rewrite;
 pub mod schema;

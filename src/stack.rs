@@ -18,6 +18,11 @@
 //! 4. When no layer holds the id, the reference is left untouched for nix's
 //!    own registries (flag > user > system > global): the fallback. With the
 //!    fallback off, that is an error.
+//!
+//!    Two refinements of 1–2: an id matching a layer's claims (`"ids"`
+//!    globs; the first claiming layer) is asked of that layer alone, and is an
+//!    error when it does not hold it; a layer marked `"explicit"` is asked
+//!    only as `LAYER.id` (and for ids it claims).
 //! 5. A private id never leaks: once a layer holds the id (even with no entry
 //!    matching this ref, or when a qualified lookup fails), nix's registries
 //!    are not asked for it.
@@ -148,6 +153,8 @@ pub struct Listed<'a> {
     /// The winning layer's index.
     pub layer: Option<usize>,
     pub reference: Result<String, String>,
+    /// What the reference was written from, and its subdirectory.
+    pub target: Option<(Target, Option<String>)>,
     /// Lower layers (after the winner) that also hold the id.
     pub shadows: Vec<usize>,
 }
@@ -184,6 +191,9 @@ impl IdIndex {
 
 struct Resolved {
     base: String,
+    /// What `base` was written from, and its subdirectory.
+    target: Target,
+    dir: Option<String>,
     layer: Option<usize>,
     outcome: Outcome,
 }
@@ -205,6 +215,11 @@ impl Stack {
 
     pub fn fallback(&self) -> bool {
         self.fallback
+    }
+
+    /// The first layer whose claims match `id`.
+    pub fn claimer(&self, id: &str) -> Option<usize> {
+        self.layers.iter().position(|l| l.claims.matches(id))
     }
 
     fn layer_index(&self, name: &str) -> Option<usize> {
@@ -284,10 +299,16 @@ impl Stack {
         let mut entry_dir: Option<String> = None;
         let mut last_layer: Option<usize> = None;
         for round in 0..MAX_ROUNDS {
-            let restrict = if round == 0 { only } else { None };
+            // A `LAYER.id` asks its layer; a claimed id, its claimer.
+            let claimer = self.claimer(&current.id);
+            let (restrict, by_claim) = match (round, only) {
+                (0, Some(r)) => (Some(r), false),
+                _ => (claimer, claimer.is_some()),
+            };
             let shown = current.short();
             let mut winner: Option<(usize, Target, Option<String>)> = None;
             let mut definers: Vec<usize> = vec![];
+            let mut restricted_unavailable: Option<String> = None;
             for (i, layer) in self.layers.iter().enumerate() {
                 let step = |verdict, detail: String| Step {
                     reference: shown.clone(),
@@ -296,13 +317,21 @@ impl Stack {
                     verdict,
                     detail,
                 };
-                if restrict.is_some_and(|r| r != i) {
+                let skip = match restrict {
+                    Some(r) if r != i => Some(if by_claim {
+                        format!(
+                            "'{}' is claimed by layer '{}'",
+                            current.id, self.layers[r].name
+                        )
+                    } else {
+                        format!("only layer '{}' is asked", self.layers[r].name)
+                    }),
+                    None if layer.explicit => Some(format!("asked only as '{}.ID'", layer.name)),
+                    _ => None,
+                };
+                if let Some(why) = skip {
                     if depth == Depth::All {
-                        let only_name = &self.layers[restrict.unwrap_or(i)].name;
-                        trace.push(step(
-                            Verdict::Skipped,
-                            format!("only layer '{only_name}' is asked"),
-                        ));
+                        trace.push(step(Verdict::Skipped, why));
                     }
                     continue;
                 }
@@ -335,6 +364,9 @@ impl Stack {
                     }
                     Err(LookupFailure::Unavailable(u)) => {
                         self.warn_unavailable(i, &u);
+                        if restrict == Some(i) {
+                            restricted_unavailable = Some(u.message.clone());
+                        }
                         trace.push(step(Verdict::Unavailable, u.message));
                     }
                     Err(LookupFailure::Error(e)) => {
@@ -356,6 +388,8 @@ impl Stack {
                         t => {
                             return Ok(Resolved {
                                 base: t.render(dir)?,
+                                dir: dir.map(str::to_string),
+                                target: t,
                                 layer: Some(i),
                                 outcome: Outcome::Layer(self.layers[i].source.kind()),
                             });
@@ -370,10 +404,20 @@ impl Stack {
                         ));
                     }
                     if let Some(r) = restrict {
-                        return Err(format!(
-                            "layer '{}' does not hold '{shown}'",
-                            self.layers[r].name
-                        ));
+                        let layer = &self.layers[r];
+                        let why = match &restricted_unavailable {
+                            Some(m) => format!("layer '{}' is unavailable ({m})", layer.name),
+                            None => format!("layer '{}' does not hold '{shown}'", layer.name),
+                        };
+                        return Err(if by_claim {
+                            format!(
+                                "{why}, and it claims '{}' ({}); nix's registries are not asked for a claimed id",
+                                current.id,
+                                layer.claims.patterns().join(", ")
+                            )
+                        } else {
+                            why
+                        });
                     }
                     if !self.fallback {
                         return Err(format!(
@@ -384,6 +428,8 @@ impl Stack {
                     left.dir = entry_dir.or(user_dir);
                     return Ok(Resolved {
                         base: left.to_url(),
+                        target: Target::Indirect(left),
+                        dir: None,
                         layer: last_layer,
                         outcome: Outcome::Fallback,
                     });
@@ -451,10 +497,11 @@ impl Stack {
     fn listed_one<'a>(&self, id: &'a str, holders: &[usize]) -> Listed<'a> {
         let first = holders[0];
         let layer = &self.layers[first];
-        let (winner, reference) = if layer.source.kind() == LayerKind::Dir {
+        let plain = !layer.explicit && self.claimer(id).is_none_or(|c| c == first);
+        let (winner, reference, target) = if plain && layer.source.kind() == LayerKind::Dir {
             // A dir layer's answer needs no lookup: it listed the flake.
-            let path = std::path::Path::new(&layer.source.location()).join(id);
-            (Some(first), Target::Dir(path).render(None))
+            let t = Target::Dir(std::path::Path::new(&layer.source.location()).join(id));
+            (Some(first), t.render(None), Some((t, None)))
         } else {
             // Ask the stack, as a lookup of the plain id would: a registry
             // entry may not match the bare id, or may chain elsewhere.
@@ -465,12 +512,16 @@ impl Stack {
                 .iter()
                 .find(|s| s.verdict == Verdict::Won)
                 .and_then(|s| self.layer_index(&s.layer));
-            (holder.or(Some(first)), res.map(|r| r.base))
+            match res {
+                Ok(r) => (holder.or(Some(first)), Ok(r.base), Some((r.target, r.dir))),
+                Err(e) => (holder.or(Some(first)), Err(e), None),
+            }
         };
         Listed {
             id,
             layer: winner,
             reference,
+            target,
             shadows: holders
                 .iter()
                 .copied()

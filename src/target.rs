@@ -116,6 +116,37 @@ impl Target {
         }
     }
 
+    /// The target as the `to` of a nix registry entry, `dir` included.
+    pub fn registry_attrs(&self, dir: Option<&str>) -> Map<String, Value> {
+        let mut m = match self {
+            Target::Dir(p) => {
+                let mut m = Map::new();
+                m.insert("type".into(), "path".into());
+                m.insert("path".into(), p.to_string_lossy().into_owned().into());
+                m
+            }
+            Target::Attrs(a) => a.clone(),
+            Target::Indirect(ind) => {
+                let mut m = Map::new();
+                m.insert("type".into(), "indirect".into());
+                m.insert("id".into(), ind.id.clone().into());
+                for (k, v) in [("ref", &ind.reference), ("rev", &ind.rev)] {
+                    if let Some(v) = v {
+                        m.insert(k.into(), v.clone().into());
+                    }
+                }
+                if let Some(d) = &ind.dir {
+                    m.insert("dir".into(), d.clone().into());
+                }
+                m
+            }
+        };
+        if let Some(d) = dir {
+            m.insert("dir".into(), d.into());
+        }
+        m
+    }
+
     /// Writes the target as a reference for nix's command line, with `dir`
     /// (a subdirectory) applied. `Indirect` renders as `flake:id...`.
     pub fn render(&self, dir: Option<&str>) -> Result<String, String> {

@@ -311,9 +311,9 @@ fn nixp_layers_replaces_the_configured_stack() {
         json!({
             "layers": [
                 {"name": "R", "kind": "registry", "source": env.p("teamreg"),
-                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null},
+                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false},
                 {"name": "flakes", "kind": "dir", "source": env.p("flakes"),
-                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null},
+                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false},
             ],
             "fallback": true,
         })
@@ -517,7 +517,7 @@ fn malformed_registry_fails_when_asked_and_shows_invalid() {
     assert_eq!(
         v["layers"][1],
         json!({"name": "R", "kind": "registry", "source": bad, "origin": user(&env),
-               "flakes": null, "status": "invalid", "error": syntax})
+               "flakes": null, "status": "invalid", "error": syntax, "ids": [], "explicit": false})
     );
 }
 
@@ -768,14 +768,14 @@ fn layers_json_shape() {
         json!({
             "layers": [
                 {"name": "A", "kind": "dir", "source": env.p("a"), "origin": origin,
-                 "flakes": 2, "status": "ok", "error": null},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false},
                 {"name": "R", "kind": "registry", "source": env.p("team.json"), "origin": origin,
-                 "flakes": 2, "status": "ok", "error": null},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false},
                 {"name": "M", "kind": "dir", "source": env.p("missing"), "origin": origin,
                  "flakes": null, "status": "missing",
-                 "error": format!("'{}' does not exist", env.p("missing"))},
+                 "error": format!("'{}' does not exist", env.p("missing")), "ids": [], "explicit": false},
                 {"name": "S", "kind": "dir", "source": env.p("a"), "origin": env.p("system.json"),
-                 "flakes": 2, "status": "ok", "error": null},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false},
             ],
             "fallback": false,
         })

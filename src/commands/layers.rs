@@ -32,6 +32,8 @@ struct Row {
     flakes: Option<usize>,
     status: Status,
     error: Option<String>,
+    claims: Vec<String>,
+    explicit: bool,
 }
 
 fn survey(layer: &Layer) -> Row {
@@ -48,6 +50,8 @@ fn survey(layer: &Layer) -> Row {
         flakes,
         status,
         error,
+        claims: layer.claims.patterns().to_vec(),
+        explicit: layer.explicit,
     }
 }
 
@@ -69,6 +73,8 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
                     "flakes": r.flakes,
                     "status": r.status.as_str(),
                     "error": r.error,
+                    "ids": r.claims,
+                    "explicit": r.explicit,
                 })
             })
             .collect();

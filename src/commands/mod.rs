@@ -2,7 +2,9 @@
 //! stdout (warnings and errors to stderr) and returns an exit code; none of
 //! them needs nix.
 
+mod audit;
 mod explain;
+mod export;
 mod layers;
 mod list;
 mod resolve;
@@ -35,6 +37,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
         Verb::Explain(a) => explain::run(&config, a, &mut out),
         Verb::Layers(a) => layers::run(&config, a, &mut out),
         Verb::List(a) => list::run(&config, &a, &mut out),
+        Verb::Export(a) => export::run(&config, &a, &mut out),
+        Verb::Audit(a) => audit::run(&config, &a, &mut out),
     };
     finish(code, out)
 }

@@ -37,6 +37,7 @@ pub fn add(
         )
     })?;
     let user = paths.user_file()?;
+    let _lock = lock(user)?;
     let mut doc = read_doc(user)?;
     let layers = layers_of(&mut doc, user)?;
     if layers.iter().any(|l| layer_name(l) == Some(name)) {
@@ -71,12 +72,35 @@ pub fn add(
 /// Removes a layer from the user config.
 pub fn remove(paths: &Paths, name: &str) -> Result<()> {
     let user = paths.user_file()?;
+    let _lock = lock(user)?;
     let mut doc = read_doc(user)?;
     let layers = layers_of(&mut doc, user)?;
     let i = position(layers, name, paths)?;
     layers.remove(i);
     write_checked(paths, &doc)?;
     Ok(())
+}
+
+/// Holds an exclusive lock on `CONFIG.lock` beside the config for one
+/// read-modify-write, so concurrent edits do not lose each other's layers.
+/// The lock is released when the file is closed, also when nixp is killed.
+fn lock(config: &Path) -> Result<std::fs::File> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let io = |what: &str, e: std::io::Error| coded(exit::IO, format!("cannot {what}: {e}"));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| io(&format!("create directory '{}'", dir.display()), e))?;
+    let mut name = config.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&format!("open lock file '{}'", path.display()), e))?;
+    file.lock()
+        .map_err(|e| io(&format!("lock '{}'", path.display()), e))?;
+    Ok(file)
 }
 
 fn layer_name(v: &Value) -> Option<&str> {

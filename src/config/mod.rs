@@ -3,7 +3,7 @@
 //!
 //! Files are JSON of exactly this shape (unknown keys are errors that name the
 //! key, file, line and column):
-//! `{"layers": [{"name": "PKGS", "dir": "/srv/flakes"}, {"name": "team", "registry": "/etc/nixp/team.json"}], "fallback": true}`
+//! `{"layers": [{"name": "PKGS", "dir": "/srv/flakes"}, {"name": "team", "registry": "/etc/nixp/team.json", "ids": ["acme-*"], "explicit": false}], "fallback": true}`
 //!
 //! The stack is the user file's layers, then the system file's; `fallback`
 //! from the user file wins over the system file's, and defaults to true.
@@ -13,6 +13,7 @@
 
 pub mod edit;
 
+use crate::claim::Claims;
 use crate::exit::{self, coded};
 use crate::flakeref::is_flake_id;
 use crate::layer::LayerKind;
@@ -29,6 +30,10 @@ pub struct LayerSpec {
     pub source: PathBuf,
     /// The config file that defined it, or `NIXP_LAYERS`.
     pub origin: String,
+    /// Ids this layer alone answers (`"ids"`).
+    pub claims: Claims,
+    /// Asked only as `LAYER.id` (`"explicit": true`), and for its claims.
+    pub explicit: bool,
 }
 
 /// Everything nixp needs to know from its configuration.
@@ -110,6 +115,10 @@ struct RawLayer {
     name: String,
     dir: Option<String>,
     registry: Option<String>,
+    #[serde(default)]
+    ids: Vec<String>,
+    #[serde(default)]
+    explicit: bool,
 }
 
 /// A config file, parsed and checked.
@@ -195,11 +204,15 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
                 l.name
             )));
         }
+        let claims =
+            Claims::new(l.ids).map_err(|m| err(format!("layer '{}': 'ids': {m}", l.name)))?;
         layers.push(LayerSpec {
             name: l.name,
             kind,
             source: base.join(source),
             origin: path.display().to_string(),
+            claims,
+            explicit: l.explicit,
         });
     }
     Ok(FileConfig {
@@ -265,6 +278,8 @@ fn parse_env_layers(value: &str) -> Result<Vec<LayerSpec>> {
             name,
             source,
             origin: "NIXP_LAYERS".into(),
+            claims: Claims::default(),
+            explicit: false,
         });
     }
     Ok(layers)
@@ -355,6 +370,8 @@ mod tests {
             kind: LayerKind::Dir,
             source: "/x".into(),
             origin: o.into(),
+            claims: Claims::default(),
+            explicit: false,
         };
         let e = check_unique(&[spec("u"), spec("s")])
             .unwrap_err()

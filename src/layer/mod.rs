@@ -154,6 +154,10 @@ pub struct Layer {
     pub source: Box<dyn Source>,
     /// Where the layer was defined (a config file, or `NIXP_LAYERS`).
     pub origin: String,
+    /// Ids only this layer answers.
+    pub claims: crate::claim::Claims,
+    /// Asked only as `LAYER.id` (and for its claims).
+    pub explicit: bool,
 }
 
 impl Layer {
@@ -166,6 +170,8 @@ impl Layer {
             name: spec.name.clone(),
             source,
             origin: spec.origin.clone(),
+            claims: spec.claims.clone(),
+            explicit: spec.explicit,
         }
     }
 }

@@ -1,0 +1,158 @@
+//! `nixp audit [--json]`: ids that both a layer and nix's own registries
+//! define, what each side resolves them to, and claimed ids that would
+//! otherwise fall through to nix. Exit 1 when something needs attention:
+//! a private id that shadows a nix registry's without being claimed (say
+//! so with `"ids"` if it is meant), a claimed id its layer lacks, an id
+//! that fails to resolve, or a registry that cannot be read.
+
+use crate::cli::AuditArgs;
+use crate::config::Config;
+use crate::exit;
+use crate::flakeref::{Indirect, Position};
+use crate::layer::{Answer, LookupFailure, RegistryLayer, Source};
+use crate::nixreg;
+use crate::stack::{Depth, Outcome, Stack};
+use anyhow::Result;
+use serde_json::{Value, json};
+use std::io::Write;
+
+struct Row {
+    id: String,
+    /// `shadowed`, `claimed`, `missing` or `error`.
+    status: &'static str,
+    layer: Option<String>,
+    registry: &'static str,
+    private: Result<String, String>,
+    nix: String,
+}
+
+impl Row {
+    fn needs_attention(&self) -> bool {
+        self.status != "claimed"
+    }
+}
+
+pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8> {
+    let stack = Stack::new(config);
+    let nix = crate::nix::locate().ok();
+    let mut rows = vec![];
+    let mut registries = vec![];
+    let mut attention = false;
+    for reg in nixreg::registries(nix.as_deref()) {
+        let Some(path) = &reg.path else {
+            registries.push(
+                json!({"name": reg.name, "path": null, "status": "unknown", "note": reg.note}),
+            );
+            continue;
+        };
+        let layer = RegistryLayer::new(path.clone());
+        let listing = match layer.list() {
+            Ok(l) => l,
+            Err(e) => {
+                let (status, message) = match e {
+                    LookupFailure::Unavailable(u) => (u.status.as_str(), u.message),
+                    LookupFailure::Error(e) => ("invalid", e.0),
+                };
+                // A registry file nix does not have is normal; one it cannot read is not.
+                let broken = status != "missing";
+                attention |= broken;
+                registries.push(json!({"name": reg.name, "path": path, "status": status, "note": reg.note, "error": broken.then_some(message)}));
+                continue;
+            }
+        };
+        registries.push(json!({"name": reg.name, "path": path, "status": "ok", "note": reg.note}));
+        for id in listing.ids() {
+            if let Some(row) = audit_id(&stack, &layer, reg.name, id) {
+                attention |= row.needs_attention();
+                rows.push(row);
+            }
+        }
+    }
+    if args.json {
+        let ids: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "status": r.status,
+                    "layer": r.layer,
+                    "registry": r.registry,
+                    "private": r.private.as_ref().ok(),
+                    "error": r.private.as_ref().err(),
+                    "nix": r.nix,
+                })
+            })
+            .collect();
+        super::write_json(
+            out,
+            &json!({"ids": ids, "registries": registries, "attention": attention}),
+        )?;
+    } else {
+        for r in &rows {
+            writeln!(
+                out,
+                "{} ({}): {} in layer '{}', also in nix's {} registry",
+                r.id,
+                r.status,
+                if r.private.is_ok() { "held" } else { "failing" },
+                r.layer.as_deref().unwrap_or("-"),
+                r.registry
+            )?;
+            match &r.private {
+                Ok(p) => writeln!(out, "  private: {p}")?,
+                Err(e) => writeln!(out, "  private: error: {e}")?,
+            }
+            writeln!(out, "  nix:     {}", r.nix)?;
+        }
+        for reg in &registries {
+            if let Some(e) = reg.get("error").and_then(Value::as_str) {
+                crate::report::warning(format_args!(
+                    "nix's {} registry: {e}",
+                    reg["name"].as_str().unwrap_or("")
+                ));
+            }
+        }
+        if rows.is_empty() {
+            writeln!(
+                out,
+                "no id is defined both by a layer and by nix's registries"
+            )?;
+        }
+    }
+    Ok(if attention { exit::RESOLVE } else { exit::OK })
+}
+
+/// The row for one id of one of nix's registries, if a layer has a say in it.
+fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &str) -> Option<Row> {
+    let nix = match registry.lookup(&Indirect::plain(id)) {
+        Ok(Answer::Holds { target, dir, .. }) => target
+            .render(dir.as_deref())
+            .unwrap_or_else(|e| format!("<{e}>")),
+        Ok(Answer::Mentions { detail }) => detail,
+        Ok(Answer::Absent) => return None,
+        Err(LookupFailure::Error(e)) => e.0,
+        Err(LookupFailure::Unavailable(u)) => u.message,
+    };
+    let private = stack.resolve(id, Position::FlakeUrl, Depth::FirstHolder);
+    let claimer = stack.claimer(id).map(|i| stack.layers()[i].name.clone());
+    let held = matches!(private.outcome, Outcome::Layer(_))
+        || (private.outcome == Outcome::Fallback && private.layer.is_some());
+    let status = match (&private.error, held) {
+        (None, true) if claimer.is_some() && claimer == private.layer => "claimed",
+        (None, true) => "shadowed",
+        (Some(_), _) if claimer.is_some() => "missing",
+        (Some(_), _) => "error",
+        (None, false) => return None,
+    };
+    Some(Row {
+        id: id.to_string(),
+        status,
+        layer: private.layer.clone().or(claimer),
+        registry: name,
+        private: private
+            .output
+            .clone()
+            .ok_or_else(|| private.error.clone().unwrap_or_default()),
+        nix,
+    })
+}

@@ -1,0 +1,119 @@
+//! `nixp export [--format registry|nixos] [-o FILE]`: the winning private
+//! ids for machines (or flake inputs) that see only plain nix: a nix
+//! registry.json (version 2), or a NixOS module setting `nix.registry`.
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::config::Config;
+use crate::exit::{self, coded};
+use crate::stack::Stack;
+use anyhow::Result;
+use serde_json::{Map, Value, json};
+use std::io::Write;
+
+pub fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u8> {
+    let stack = Stack::new(config);
+    let index = stack.index();
+    let mut entries: Vec<(String, Map<String, Value>)> = vec![];
+    let mut code = exit::OK;
+    for l in stack.listed(&index) {
+        match (&l.target, l.layer) {
+            (Some((target, dir)), Some(_)) => {
+                entries.push((l.id.to_string(), target.registry_attrs(dir.as_deref())));
+            }
+            _ => {
+                if let Err(e) = &l.reference {
+                    crate::report::warning(format_args!("not exported: '{}': {e}", l.id));
+                    code = exit::RESOLVE;
+                }
+            }
+        }
+    }
+    let text = match args.format {
+        ExportFormat::Registry => registry_json(&entries)?,
+        ExportFormat::Nixos => nixos_module(&entries),
+    };
+    match &args.output {
+        Some(path) => crate::atomic::write(path, text.as_bytes())
+            .map_err(|e| coded(exit::IO, format!("{e:#}")))?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(code)
+}
+
+fn registry_json(entries: &[(String, Map<String, Value>)]) -> Result<String> {
+    let flakes: Vec<Value> = entries
+        .iter()
+        .map(|(id, to)| json!({"from": {"type": "indirect", "id": id}, "to": to}))
+        .collect();
+    let mut text = serde_json::to_string_pretty(&json!({"version": 2, "flakes": flakes}))?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn nixos_module(entries: &[(String, Map<String, Value>)]) -> String {
+    let mut s = String::from("# Written by `nixp export --format nixos`.\n{\n  nix.registry = {\n");
+    for (id, to) in entries {
+        s.push_str(&format!(
+            "    {}.to = {};\n",
+            nix_string(id),
+            nix_value(&Value::Object(to.clone()))
+        ));
+    }
+    s.push_str("  };\n}\n");
+    s
+}
+
+/// A JSON value as a Nix expression.
+fn nix_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => nix_string(s),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(nix_value).collect();
+            format!("[ {} ]", inner.join(" "))
+        }
+        Value::Object(m) => {
+            let inner: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{} = {};", nix_string(k), nix_value(v)))
+                .collect();
+            format!("{{ {} }}", inner.join(" "))
+        }
+    }
+}
+
+/// A Nix double-quoted string: `\`, `"` and `${` escaped.
+fn nix_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nix_strings_are_escaped() {
+        assert_eq!(nix_string(r#"a"b\c${d}$e"#), r#""a\"b\\c\${d}$e""#);
+        assert_eq!(
+            nix_value(&json!({"a": [1, true, null]})),
+            r#"{ "a" = [ 1 true null ]; }"#
+        );
+    }
+}

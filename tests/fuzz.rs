@@ -1,0 +1,125 @@
+//! Property tests (a bounded fuzz run, part of every `cargo test`): reading
+//! and rewriting any nix command line never panics, and every word that is
+//! not a rewritten reference comes out byte for byte.
+#![allow(clippy::unwrap_used)]
+use nixp::flakeref::{self, Kind, Position};
+use nixp::schema::Schema;
+use nixp::stack::{Depth, Stack};
+use proptest::prelude::*;
+use std::ffi::OsString;
+
+/// Words that exercise nix's parsing: commands, flags of every arity,
+/// clusters, `--`, references held and not held, and junk.
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "build",
+            "run",
+            "shell",
+            "develop",
+            "flake",
+            "show",
+            "metadata",
+            "init",
+            "profile",
+            "install",
+            "registry",
+            "add",
+            "search",
+            "why-depends",
+            "bundle",
+            "eval",
+            "store",
+            "diff-closures",
+            "verify",
+            "--",
+            "-L",
+            "-Lv",
+            "-j3",
+            "-j",
+            "--option",
+            "--arg",
+            "--argstr",
+            "--impure",
+            "--file",
+            "-f",
+            "--expr",
+            "-c",
+            "--command",
+            "-t",
+            "--override-input",
+            "--override-flake",
+            "--inputs-from",
+            "--bundler",
+            "--frob",
+            "-",
+            "foo",
+            "foo#x",
+            "foo/main",
+            "flake:foo?dir=a",
+            "PKGS.foo#x^out",
+            "PKGS.nope",
+            "nixpkgs#hello",
+            "./foo",
+            "/abs",
+            "github:o/r",
+            "foo?dir=x",
+            "bar#y^*",
+        ])
+        .prop_map(String::from),
+        "[-a-zA-Z0-9#./:?^=*_@+ ]{0,12}",
+    ]
+}
+
+fn stack(dir: &std::path::Path) -> Stack {
+    let layers = format!("PKGS={}", dir.display());
+    let paths = nixp::config::Paths {
+        system: "/nonexistent/system.json".into(),
+        user: None,
+        cache: None,
+    };
+    let config = nixp::config::load_from(paths, Some(layers.into())).unwrap();
+    Stack::new(&config)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn rewriting_changes_only_held_references(words in prop::collection::vec(word(), 0..10)) {
+        let dir = tempfile::tempdir().unwrap();
+        for id in ["foo", "bar"] {
+            std::fs::create_dir_all(dir.path().join(id)).unwrap();
+            std::fs::write(dir.path().join(id).join("flake.nix"), "{}").unwrap();
+        }
+        let stack = stack(dir.path());
+        let schema = Schema::builtin();
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        let out = nixp::dropin::rewrite_line(&stack, &schema.root, &args, Depth::FirstHolder);
+        prop_assert_eq!(out.args.len(), args.len());
+        for (before, after) in args.iter().zip(&out.args) {
+            if before == after {
+                continue;
+            }
+            // A changed word was a reference to an id the layer holds.
+            let w = before.to_str().unwrap();
+            let id = match flakeref::parse(w, Position::Installable).kind {
+                Kind::Indirect(i) => i.id,
+                Kind::Qualified { inner, .. } => inner.id,
+                k => return Err(TestCaseError::fail(format!("{w:?} ({k:?}) was rewritten to {after:?}"))),
+            };
+            prop_assert!(id == "foo" || id == "bar", "{} rewritten", w);
+            let after = after.to_str().unwrap();
+            prop_assert!(after.starts_with(dir.path().to_str().unwrap()), "{} -> {}", w, after);
+        }
+    }
+
+    #[test]
+    fn reading_arbitrary_bytes_never_panics(words in prop::collection::vec(".{0,16}", 0..12)) {
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        let r = nixp::rewrite::read(&Schema::builtin().root, &args);
+        for s in &r.slots {
+            prop_assert!(s.index < args.len());
+        }
+    }
+}
