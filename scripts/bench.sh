@@ -4,7 +4,8 @@
 #
 #   scripts/bench.sh resolve   # issue 2: 20 dir layers x 10,000 flakes
 #   scripts/bench.sh dropin    # issue 3: nixp in front of a nix that exits at once
-#   scripts/bench.sh           # both
+#   scripts/bench.sh complete  # issue 7: answering id completion
+#   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
 set -euo pipefail
@@ -90,9 +91,19 @@ C
   /usr/bin/time -f "nixp (private ref, schema cached) peak RSS: %M KiB" "$NIXP" build foo#x
 }
 
+bench_complete() {
+  command -v nix > /dev/null || { echo "the complete benchmark needs the real nix" >&2; exit 1; }
+  echo "== id completion (NIX_GET_COMPLETIONS) over the example flakes, schema cached"
+  export NIXP_LAYERS="PKGS=$PWD/examples/flakes"
+  NIX_GET_COMPLETIONS=3 "$NIXP" profile install he > /dev/null   # fills the schema cache
+  NIX_GET_COMPLETIONS=3 hf complete /bin/true "$NIXP profile install he" "$NIXP flake show PKGS.bl"
+  unset NIXP_LAYERS
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
-  all) bench_resolve; bench_dropin ;;
-  *) echo "usage: $0 [resolve|dropin]" >&2; exit 2 ;;
+  complete) bench_complete ;;
+  all) bench_resolve; bench_dropin; bench_complete ;;
+  *) echo "usage: $0 [resolve|dropin|complete]" >&2; exit 2 ;;
 esac

@@ -8,7 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// The first words that select one of nixp's own verbs.
-pub const VERBS: [&str; 6] = ["resolve", "explain", "layers", "list", "export", "audit"];
+pub const VERBS: [&str; 7] = [
+    "resolve",
+    "explain",
+    "layers",
+    "list",
+    "export",
+    "audit",
+    "completions",
+];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,6 +46,20 @@ pub enum Verb {
     Export(ExportArgs),
     /// Report ids that both a layer and nix's own registries define
     Audit(AuditArgs),
+    /// Print the completion script for SHELL
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    pub shell: ShellArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod claim;
 pub mod cli;
 mod commands;
+mod complete;
 pub mod config;
 pub mod dropin;
 pub mod exit;
@@ -29,9 +30,15 @@ use std::process::ExitCode;
 pub fn run() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let verb = args.get(1).and_then(|a| a.to_str());
-    let result = match verb {
-        Some(v) if cli::VERBS.contains(&v) => commands::run(args),
-        _ => dropin::run(args.into_iter().skip(1).collect()),
+    let completing = std::env::var("NIX_GET_COMPLETIONS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok());
+    let result = match (completing, verb) {
+        (Some(n), _) => complete::run(args.into_iter().skip(1).collect(), n),
+        (None, verb) => match verb {
+            Some(v) if cli::VERBS.contains(&v) => commands::run(args),
+            _ => dropin::run(args.into_iter().skip(1).collect()),
+        },
     };
     match result {
         Ok(code) => ExitCode::from(code),

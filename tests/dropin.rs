@@ -425,12 +425,20 @@ fn nixp_verbs_do_not_shadow_nix_commands_in_the_builtin_schema() {
 }
 
 #[test]
-fn completion_requests_reach_nix_unchanged() {
+fn completion_requests_nixp_cannot_answer_reach_nix_unchanged() {
     let env = setup();
+    // A private id prefix: nixp answers, nix is not run.
     let out = run(env
         .cmd()
         .env("NIX_GET_COMPLETIONS", "2")
-        .args(["build", "foo"]));
-    assert_eq!(out.code, 0, "{out:#?}");
-    assert_eq!(env.nix_argv(), ["build", "foo"]);
+        .args(["build", "fo"]));
+    assert_eq!(out.ok(), "filenames\nfoo\tlayer PKGS\n");
+    assert!(!env.nix_ran());
+    // Anything else reaches nix as it was typed.
+    let out = run(env
+        .cmd()
+        .env("NIX_GET_COMPLETIONS", "2")
+        .args(["build", "nixpk"]));
+    assert_eq!(out.ok(), "stub-nix\n");
+    assert_eq!(env.nix_argv(), ["build", "nixpk"]);
 }

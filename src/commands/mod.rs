@@ -39,8 +39,21 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
         Verb::List(a) => list::run(&config, &a, &mut out),
         Verb::Export(a) => export::run(&config, &a, &mut out),
         Verb::Audit(a) => audit::run(&config, &a, &mut out),
+        Verb::Completions(a) => {
+            out.write_all(completions(a.shell).as_bytes())?;
+            Ok(exit::OK)
+        }
     };
     finish(code, out)
+}
+
+/// The completion script for a shell (the files in `completions/`).
+fn completions(shell: crate::cli::ShellArg) -> &'static str {
+    match shell {
+        crate::cli::ShellArg::Bash => include_str!("../../completions/nixp.bash"),
+        crate::cli::ShellArg::Zsh => include_str!("../../completions/_nixp"),
+        crate::cli::ShellArg::Fish => include_str!("../../completions/nixp.fish"),
+    }
 }
 
 /// Flushes stdout; a reader that went away (`nixp list | head`) is not an error.

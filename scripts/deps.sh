@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the tests need and this machine lacks, from Debian's
+# packages: nix (nix-bin), and zsh and fish for the completion tests. Needs
+# root or sudo; says so and returns 1 otherwise.
+missing=()
+command -v nix > /dev/null || missing+=(nix-bin)
+command -v zsh > /dev/null || missing+=(zsh)
+command -v fish > /dev/null || missing+=(fish)
+[ ${#missing[@]} = 0 ] && exit 0
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  sudo=$(command -v sudo) || { echo "note: ${missing[*]} missing, and installing needs root or sudo" >&2; exit 1; }
+fi
+$sudo apt-get update
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

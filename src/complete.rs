@@ -1,0 +1,238 @@
+//! nix's shell-completion protocol, answered for nixp: `NIX_GET_COMPLETIONS=N
+//! nixp ARGS...` prints a type line (`normal`, `filenames` or `attrs`) and
+//! one `text<TAB>description` line per candidate, like nix.
+//!
+//! - The first word: nixp's verbs, then nix's own commands (asked of nix).
+//! - Words of a nixp verb: its options (and, for `resolve`, private ids).
+//! - Where nix expects a flake reference (nix's schema says where):
+//!   - `foo#MA` with `foo` private: nix is asked about the resolved
+//!     reference, and its answers are mapped back (`foo#MAIN_PKG`, not the
+//!     concrete path);
+//!   - a prefix of private ids (or of `LAYER.id`): nixp answers itself, from
+//!     the layers and the file system, without starting nix (it answers in
+//!     a few ms; nix takes tens);
+//!   - anything else: nix answers, exactly as without nixp.
+//! - Everywhere else: nix answers.
+
+use crate::cli::{Cli, VERBS};
+use crate::config::Config;
+use crate::exit;
+use crate::flakeref::Position;
+use crate::schema::Schema;
+use crate::stack::{Depth, Stack};
+use anyhow::Result;
+use clap::CommandFactory;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// nix's answer: its type line and candidate lines.
+struct Answer {
+    kind: String,
+    lines: Vec<String>,
+}
+
+impl Answer {
+    fn new(kind: &str) -> Answer {
+        Answer {
+            kind: kind.into(),
+            lines: vec![],
+        }
+    }
+
+    fn print(&self) -> Result<u8> {
+        let mut out = std::io::stdout().lock();
+        let mut text = format!("{}\n", self.kind);
+        for l in &self.lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(exit::OK),
+        }
+    }
+}
+
+/// Answers `NIX_GET_COMPLETIONS=index` for `args` (argv without argv[0]).
+pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if index == 0 || index > words.len() {
+        return pass_to_nix(args);
+    }
+    let word = &words[index - 1];
+    if index == 1 {
+        let mut answer = ask_nix(&args, index).unwrap_or_else(|| Answer::new("normal"));
+        let ours = VERBS
+            .iter()
+            .filter(|v| v.starts_with(word.as_str()))
+            .map(|v| format!("{v}\tnixp: {}", verb_about(v)));
+        answer.lines.splice(0..0, ours);
+        return answer.print();
+    }
+    let config = crate::config::load()?;
+    match words[0].as_str() {
+        "explain" => return run(args[1..].to_vec(), index - 1),
+        v if VERBS.contains(&v) => return own_verb(&config, &words, index),
+        _ => {}
+    }
+    if config.layers.is_empty() {
+        return pass_to_nix(args);
+    }
+    let stack = Stack::new(&config);
+    let nix = crate::nix::locate()?;
+    let schema = Schema::load(&nix, config.paths.cache.as_deref());
+    let reading = crate::rewrite::read(&schema.root, &args[..index]);
+    let Some(slot) = reading.slots.iter().find(|s| s.index == index - 1) else {
+        return pass_to_nix(args);
+    };
+    if let Some((base, attr)) = word.split_once('#') {
+        let res = stack.resolve(base, Position::FlakeUrl, Depth::FirstHolder);
+        let Some(concrete) = res.output.as_deref().filter(|_| res.rewritten()) else {
+            return match res.error {
+                Some(_) => Answer::new("attrs").print(),
+                None => pass_to_nix(args),
+            };
+        };
+        let mut asked = args.clone();
+        asked[slot.index] = OsString::from(format!("{concrete}#{attr}"));
+        let mut answer = ask_nix(&asked, index).unwrap_or_else(|| Answer::new("attrs"));
+        let (theirs, ours) = (format!("{concrete}#"), format!("{base}#"));
+        for line in &mut answer.lines {
+            if let Some(rest) = line.strip_prefix(&theirs) {
+                *line = format!("{ours}{rest}");
+            }
+        }
+        return answer.print();
+    }
+    let ids = private_ids(&stack, word);
+    if ids.is_empty() {
+        return pass_to_nix(args);
+    }
+    // nix offers registry ids and files here: nixp offers its ids and files.
+    let mut answer = Answer::new("filenames");
+    answer.lines = ids;
+    answer.lines.extend(files(word));
+    answer.print()
+}
+
+/// Private ids (and `LAYER.id`s) that start with `prefix`.
+fn private_ids(stack: &Stack, prefix: &str) -> Vec<String> {
+    let index = stack.index();
+    let mut out = vec![];
+    let qualified = prefix.split_once('.').and_then(|(layer, rest)| {
+        Some((stack.layers().iter().position(|l| l.name == layer)?, rest))
+    });
+    for l in stack.listed(&index) {
+        if let Some((layer, rest)) = qualified {
+            let name = &stack.layers()[layer].name;
+            if l.id.starts_with(rest) && (l.layer == Some(layer) || l.shadows.contains(&layer)) {
+                out.push(format!("{name}.{}\tlayer {name}", l.id));
+            }
+        } else if l.id.starts_with(prefix)
+            && let Some(w) = l.layer
+        {
+            out.push(format!("{}\tlayer {}", l.id, stack.layers()[w].name));
+        }
+    }
+    // A layer name itself, for `LAYER.id`.
+    if qualified.is_none() {
+        for layer in stack.layers() {
+            if layer.name.starts_with(prefix) && !prefix.is_empty() {
+                out.push(format!("{}.\tlayer {}", layer.name, layer.name));
+            }
+        }
+    }
+    out
+}
+
+/// Entries of the directory a partial path names, like nix's path completion.
+fn files(prefix: &str) -> Vec<String> {
+    let (dir, stem) = match prefix.rfind('/') {
+        Some(i) => (&prefix[..=i], &prefix[i + 1..]),
+        None => ("", prefix),
+    };
+    let Ok(entries) = std::fs::read_dir(if dir.is_empty() {
+        Path::new(".")
+    } else {
+        Path::new(dir)
+    }) else {
+        return vec![];
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.starts_with(stem) && (!n.starts_with('.') || stem.starts_with('.')))
+        .map(|n| format!("{dir}{n}\t"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Options of one of nixp's verbs; for `resolve`, private ids too.
+fn own_verb(config: &Config, words: &[String], index: usize) -> Result<u8> {
+    let word = &words[index - 1];
+    let cli = Cli::command();
+    let Some(verb) = cli.find_subcommand(&words[0]) else {
+        return Answer::new("normal").print();
+    };
+    let mut answer = Answer::new("normal");
+    if word.starts_with('-') {
+        for a in verb.get_arguments() {
+            if let Some(long) = a.get_long().map(|l| format!("--{l}"))
+                && long.starts_with(word.as_str())
+            {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                answer.lines.push(format!("{long}\t{help}"));
+            }
+        }
+        return answer.print();
+    }
+    for sub in verb.get_subcommands() {
+        if index == 2 && sub.get_name().starts_with(word.as_str()) {
+            let about = sub.get_about().map(|h| h.to_string()).unwrap_or_default();
+            answer.lines.push(format!("{}\t{about}", sub.get_name()));
+        }
+    }
+    if words[0] == "resolve" {
+        answer.lines.extend(private_ids(&Stack::new(config), word));
+    }
+    answer.print()
+}
+
+fn verb_about(verb: &str) -> String {
+    Cli::command()
+        .find_subcommand(verb)
+        .and_then(|c| c.get_about().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+/// Runs the real nix's completion for `args` and reads its answer.
+fn ask_nix(args: &[OsString], index: usize) -> Option<Answer> {
+    let nix = crate::nix::locate().ok()?;
+    let out = Command::new(nix)
+        .args(args)
+        .env("NIX_GET_COMPLETIONS", index.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let kind = lines.next()?.to_string();
+    Some(Answer {
+        kind,
+        lines: lines.map(str::to_string).collect(),
+    })
+}
+
+/// Lets nix answer, exactly as without nixp.
+fn pass_to_nix(args: Vec<OsString>) -> Result<u8> {
+    let nix = crate::nix::locate()?;
+    let depth = crate::nix::check_depth(&nix)?;
+    Err(crate::nix::exec(&nix, &args, depth))
+}
