@@ -13,9 +13,14 @@ _nixp_complete() {
     if declare -F _get_comp_words_by_ref > /dev/null; then
         _get_comp_words_by_ref -n ':=&' words cword cur
     else
-        words=("${COMP_WORDS[@]}")
-        cword=$COMP_CWORD
-        cur=${COMP_WORDS[COMP_CWORD]}
+        # Without bash-completion: split the line up to the cursor at
+        # blanks only (COMP_WORDS is also split at ':' and '=', which would
+        # count `github:o/r` as three words).
+        local line=${COMP_LINE:0:COMP_POINT}
+        read -ra words <<< "$line"
+        [[ -z $line || $line == *[[:blank:]] ]] && words+=("")
+        cword=$((${#words[@]} - 1))
+        cur=${words[cword]}
     fi
     local line kind=""
     COMPREPLY=()

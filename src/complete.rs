@@ -113,10 +113,15 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
     if ids.is_empty() {
         return pass_to_nix(args);
     }
-    // nix offers registry ids and files here: nixp offers its ids and files.
+    // What nix offers here too: `.` for an empty word, directories, and the
+    // ids of the user and system registries (the global one needs nix).
     let mut answer = Answer::new("filenames");
-    answer.lines = ids;
-    answer.lines.extend(files(word));
+    if word.is_empty() {
+        answer.lines.push(".\t".into());
+    }
+    answer.lines.extend(directories(word));
+    answer.lines.extend(ids);
+    answer.lines.extend(registry_ids(&stack, word));
     answer.print()
 }
 
@@ -130,7 +135,7 @@ fn private_ids(stack: &Stack, prefix: &str) -> Vec<String> {
     for l in stack.listed(&index) {
         if let Some((layer, rest)) = qualified {
             let name = &stack.layers()[layer].name;
-            if l.id.starts_with(rest) && (l.layer == Some(layer) || l.shadows.contains(&layer)) {
+            if l.id.starts_with(rest) && l.holders.contains(&layer) {
                 out.push(format!("{name}.{}\tlayer {name}", l.id));
             }
         } else if l.id.starts_with(prefix)
@@ -139,19 +144,50 @@ fn private_ids(stack: &Stack, prefix: &str) -> Vec<String> {
             out.push(format!("{}\tlayer {}", l.id, stack.layers()[w].name));
         }
     }
-    // A layer name itself, for `LAYER.id`.
-    if qualified.is_none() {
-        for layer in stack.layers() {
-            if layer.name.starts_with(prefix) && !prefix.is_empty() {
-                out.push(format!("{}.\tlayer {}", layer.name, layer.name));
+    // A prefix of a layer's name: that layer's `LAYER.id`s (the shell then
+    // fills in the common `LAYER.`).
+    if qualified.is_none() && !prefix.is_empty() {
+        for (i, layer) in stack.layers().iter().enumerate() {
+            if layer.name.starts_with(prefix) {
+                let name = &layer.name;
+                out.extend(
+                    stack
+                        .listed(&index)
+                        .filter(|l| l.holders.contains(&i))
+                        .map(|l| format!("{name}.{}\tlayer {name}", l.id)),
+                );
             }
         }
     }
     out
 }
 
-/// Entries of the directory a partial path names, like nix's path completion.
-fn files(prefix: &str) -> Vec<String> {
+/// Ids of nix's user and system registries that start with `prefix` and
+/// that no layer holds.
+fn registry_ids(stack: &Stack, prefix: &str) -> Vec<String> {
+    let mut out = vec![];
+    for reg in crate::nixreg::registries(None) {
+        let Some(path) = reg.path else { continue };
+        let layer = crate::layer::RegistryLayer::new(path);
+        let Ok(listing) = crate::layer::Source::list(&layer) else {
+            continue;
+        };
+        for id in listing.ids() {
+            let held = || {
+                let r = stack.resolve(id, Position::FlakeUrl, Depth::FirstHolder);
+                r.rewritten() || r.error.is_some()
+            };
+            if id.starts_with(prefix) && !held() {
+                out.push(format!("{id}\t"));
+            }
+        }
+    }
+    out
+}
+
+/// Subdirectories of the directory a partial path names, as nix's flake
+/// reference completion offers them.
+fn directories(prefix: &str) -> Vec<String> {
     let (dir, stem) = match prefix.rfind('/') {
         Some(i) => (&prefix[..=i], &prefix[i + 1..]),
         None => ("", prefix),
@@ -165,6 +201,7 @@ fn files(prefix: &str) -> Vec<String> {
     };
     let mut out: Vec<String> = entries
         .flatten()
+        .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .filter(|n| n.starts_with(stem) && (!n.starts_with('.') || stem.starts_with('.')))
         .map(|n| format!("{dir}{n}\t"))
@@ -175,31 +212,83 @@ fn files(prefix: &str) -> Vec<String> {
 
 /// Options of one of nixp's verbs; for `resolve`, private ids too.
 fn own_verb(config: &Config, words: &[String], index: usize) -> Result<u8> {
-    let word = &words[index - 1];
+    let word = words[index - 1].as_str();
     let cli = Cli::command();
-    let Some(verb) = cli.find_subcommand(&words[0]) else {
+    let Some(mut verb) = cli.find_subcommand(&words[0]) else {
         return Answer::new("normal").print();
     };
+    // Descend into a sub-verb (`layers add`).
+    let mut rest = 1;
+    if let Some(sub) = words.get(1).and_then(|w| verb.find_subcommand(w))
+        && index > 2
+    {
+        verb = sub;
+        rest = 2;
+    }
     let mut answer = Answer::new("normal");
-    if word.starts_with('-') {
+    let mut offer = |text: &str, help: String| {
+        if text.starts_with(word) {
+            answer.lines.push(format!("{text}\t{help}"));
+        }
+    };
+    let layer_names = || {
+        config
+            .layers
+            .iter()
+            .map(|l| l.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let previous = words
+        .get(index.wrapping_sub(2))
+        .filter(|_| index - 1 > rest - 1);
+    let option = previous.and_then(|p| {
+        let long = p.strip_prefix("--")?;
+        verb.get_arguments()
+            .find(|a| a.get_long() == Some(long) && a.get_action().takes_values())
+    });
+    if let Some(opt) = option {
+        // The value of an option: its choices, or a layer's name.
+        for v in opt.get_possible_values() {
+            offer(
+                v.get_name(),
+                v.get_help().map(|h| h.to_string()).unwrap_or_default(),
+            );
+        }
+        if matches!(opt.get_id().as_str(), "before" | "after") {
+            layer_names().iter().for_each(|n| offer(n, "layer".into()));
+        }
+    } else if word.starts_with('-') {
         for a in verb.get_arguments() {
-            if let Some(long) = a.get_long().map(|l| format!("--{l}"))
-                && long.starts_with(word.as_str())
-            {
-                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
-                answer.lines.push(format!("{long}\t{help}"));
+            if let Some(long) = a.get_long() {
+                offer(
+                    &format!("--{long}"),
+                    a.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                );
             }
         }
-        return answer.print();
-    }
-    for sub in verb.get_subcommands() {
-        if index == 2 && sub.get_name().starts_with(word.as_str()) {
-            let about = sub.get_about().map(|h| h.to_string()).unwrap_or_default();
-            answer.lines.push(format!("{}\t{about}", sub.get_name()));
+    } else {
+        if index == rest + 1 {
+            for sub in verb.get_subcommands() {
+                offer(
+                    sub.get_name(),
+                    sub.get_about().map(|h| h.to_string()).unwrap_or_default(),
+                );
+            }
         }
-    }
-    if words[0] == "resolve" {
-        answer.lines.extend(private_ids(&Stack::new(config), word));
+        for a in verb.get_positionals() {
+            for v in a.get_possible_values() {
+                offer(
+                    v.get_name(),
+                    v.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                );
+            }
+        }
+        if verb.get_name() == "remove" {
+            layer_names().iter().for_each(|n| offer(n, "layer".into()));
+        }
+        if verb.get_name() == "resolve" {
+            answer.lines.extend(private_ids(&Stack::new(config), word));
+        }
     }
     answer.print()
 }

@@ -17,6 +17,8 @@ pub struct NixRegistry {
     pub path: Option<PathBuf>,
     /// Why there is no file to read, or where it came from.
     pub note: Option<String>,
+    /// nix uses no such registry (an empty `flake-registry`).
+    pub disabled: bool,
 }
 
 fn abs_var(k: &str) -> Option<PathBuf> {
@@ -38,11 +40,13 @@ pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
         name: "global",
         path: None,
         note: None,
+        disabled: false,
     };
     match nix.and_then(flake_registry_setting) {
         None => global.note = Some("nix did not say its 'flake-registry' setting".into()),
         Some(v) if v.is_empty() => {
-            global.note = Some("disabled ('flake-registry' is empty)".into())
+            global.note = Some("disabled ('flake-registry' is empty)".into());
+            global.disabled = true;
         }
         Some(v) => {
             if let Some(p) = v
@@ -63,11 +67,13 @@ pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
             name: "user",
             path: user,
             note: None,
+            disabled: false,
         },
         NixRegistry {
             name: "system",
             path: Some(conf_dir.join("registry.json")),
             note: None,
+            disabled: false,
         },
         global,
     ]

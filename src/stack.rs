@@ -157,6 +157,8 @@ pub struct Listed<'a> {
     pub target: Option<(Target, Option<String>)>,
     /// Lower layers (after the winner) that also hold the id.
     pub shadows: Vec<usize>,
+    /// Every layer that lists the id, in stack order.
+    pub holders: Vec<usize>,
 }
 
 /// A directory entry or registry entry a layer could not use.
@@ -326,7 +328,11 @@ impl Stack {
                     } else {
                         format!("only layer '{}' is asked", self.layers[r].name)
                     }),
-                    None if layer.explicit => Some(format!("asked only as '{}.ID'", layer.name)),
+                    // Only a reference as typed skips an explicit layer;
+                    // a chain's later rounds ask the whole stack.
+                    None if layer.explicit && round == 0 => {
+                        Some(format!("asked only as '{}.ID'", layer.name))
+                    }
                     _ => None,
                 };
                 if let Some(why) = skip {
@@ -513,7 +519,9 @@ impl Stack {
                 .find(|s| s.verdict == Verdict::Won)
                 .and_then(|s| self.layer_index(&s.layer));
             match res {
-                Ok(r) => (holder.or(Some(first)), Ok(r.base), Some((r.target, r.dir))),
+                // No winner: the id is left for nix (an explicit layer's id,
+                // say); with an error, the layer that defines it is named.
+                Ok(r) => (holder, Ok(r.base), holder.map(|_| (r.target, r.dir))),
                 Err(e) => (holder.or(Some(first)), Err(e), None),
             }
         };
@@ -527,6 +535,7 @@ impl Stack {
                 .copied()
                 .filter(|&h| winner.is_some_and(|w| h > w))
                 .collect(),
+            holders: holders.to_vec(),
         }
     }
 }

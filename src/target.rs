@@ -119,10 +119,23 @@ impl Target {
     /// The target as the `to` of a nix registry entry, `dir` included.
     pub fn registry_attrs(&self, dir: Option<&str>) -> Map<String, Value> {
         let mut m = match self {
+            // What nix makes of the directory typed on its command line: a
+            // git checkout's subdirectory is `git+file://ROOT?dir=SUB`.
             Target::Dir(p) => {
                 let mut m = Map::new();
-                m.insert("type".into(), "path".into());
-                m.insert("path".into(), p.to_string_lossy().into_owned().into());
+                match git_root(p) {
+                    Some((root, sub)) => {
+                        m.insert("type".into(), "git".into());
+                        m.insert("url".into(), format!("file://{}", root.display()).into());
+                        if !sub.is_empty() {
+                            m.insert("dir".into(), sub.into());
+                        }
+                    }
+                    None => {
+                        m.insert("type".into(), "path".into());
+                        m.insert("path".into(), p.to_string_lossy().into_owned().into());
+                    }
+                }
                 m
             }
             Target::Attrs(a) => a.clone(),
@@ -181,6 +194,18 @@ fn command_line_path(p: &Path) -> Result<&str, String> {
             "the flake path '{s}' cannot be named on nix's command line (it contains '{c}')"
         )),
         None => Ok(s),
+    }
+}
+
+/// The git checkout a directory is in, and its path inside it.
+fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
+    let mut root = dir;
+    loop {
+        if root.join(".git").exists() {
+            let sub = dir.strip_prefix(root).ok()?.to_string_lossy().into_owned();
+            return Some((root.to_path_buf(), sub));
+        }
+        root = root.parent()?;
     }
 }
 

@@ -130,6 +130,20 @@ fn bash_completes_private_ids_attributes_and_nix_commands() {
     assert_eq!(c, ["resolve"]);
     let c = bash(&env, "", &["nixp", "resolve", "--ex"]);
     assert_eq!(c, ["--explain"]);
+    let c = bash(&env, "", &["nixp", "completions", ""]);
+    assert_eq!(c, ["bash", "zsh", "fish"]);
+    let c = bash(&env, "", &["nixp", "layers", "remove", ""]);
+    assert_eq!(c, ["PKGS"]);
+    // A word with ':' before the cursor (which bash's COMP_WORDS splits).
+    let c = bash(
+        &env,
+        "",
+        &["nixp", "flake", "show", "--override-input", "nixpkgs", "github:NixOS/nixpkgs", "PKGS.bl"],
+    );
+    assert_eq!(c, ["PKGS.blender"]);
+    // A layer's name completes to its ids.
+    let c = bash(&env, "", &["nixp", "build", "PK"]);
+    assert_eq!(c, ["PKGS.blender", "PKGS.foo"]);
 }
 
 #[test]

@@ -115,6 +115,40 @@ proptest! {
     }
 
     #[test]
+    fn words_nix_does_not_read_as_references_never_change(
+        prefix in prop::sample::select(vec![
+            vec!["run", "foo", "--"],
+            vec!["registry", "add"],
+            vec!["registry", "pin"],
+            vec!["eval", "--expr", "e"],
+            vec!["build", "-f", "f.nix"],
+            vec!["shell", "foo", "-c"],
+            vec!["develop", "foo", "--command"],
+            vec!["search", "foo"],
+            vec!["frobnicate"],
+        ]),
+        words in prop::collection::vec(word(), 0..8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        for id in ["foo", "bar"] {
+            std::fs::create_dir_all(dir.path().join(id)).unwrap();
+            std::fs::write(dir.path().join(id).join("flake.nix"), "{}").unwrap();
+        }
+        let stack = stack(dir.path());
+        let schema = Schema::builtin();
+        // Flags whose values are references stay references everywhere but
+        // in `registry`; they are left out here.
+        let words = words.into_iter().filter(|w| {
+            !["--inputs-from", "--override-input", "--override-flake", "--bundler", "-t", "--template", "--redirect", "--flake"]
+                .contains(&w.as_str())
+        });
+        let args: Vec<OsString> = prefix.iter().map(|w| w.to_string()).chain(words).map(OsString::from).collect();
+        let out = nixp::dropin::rewrite_line(&stack, &schema.root, &args, Depth::FirstHolder);
+        // After the prefix, nix reads no word as a flake reference.
+        prop_assert_eq!(&out.args[prefix.len()..], &args[prefix.len()..]);
+    }
+
+    #[test]
     fn reading_arbitrary_bytes_never_panics(words in prop::collection::vec(".{0,16}", 0..12)) {
         let args: Vec<OsString> = words.iter().map(OsString::from).collect();
         let r = nixp::rewrite::read(&Schema::builtin().root, &args);

@@ -254,7 +254,7 @@ fn export_nixos_module() {
     assert_eq!(
         text,
         format!(
-            "# Written by `nixp export --format nixos`.\n{{\n  nix.registry = {{\n    \"foo\".to = {{ \"type\" = \"path\"; \"path\" = \"{}\"; }};\n  }};\n}}\n",
+            "# Written by `nixp export --format nixos`.\n{{\n  nix.registry = {{\n    \"foo\" = {{ exact = false; to = {{ \"type\" = \"path\"; \"path\" = \"{}\"; }}; }};\n  }};\n}}\n",
             env.p("flakes/foo")
         )
     );
@@ -379,4 +379,97 @@ fn killed_edits_never_leave_a_broken_config() {
         "/nonexistent/after",
     ])
     .ok();
+}
+
+#[test]
+fn an_explicit_layer_s_chain_stays_private() {
+    let env = Env::new();
+    env.write(
+        "team.json",
+        &registry(json!([
+            {"from": {"type": "indirect", "id": "foo"}, "to": {"type": "indirect", "id": "foo-internal"}},
+            {"from": {"type": "indirect", "id": "foo-internal"}, "to": {"type": "path", "path": "/x"}},
+        ])),
+    );
+    env.config(
+        json!({"layers": [{"name": "team", "registry": env.p("team.json"), "explicit": true}]}),
+    );
+    assert_eq!(env.nixp(&["resolve", "team.foo#x"]).ok(), "path:/x#x\n");
+    // Unqualified, the explicit layer is not asked: the id is nix's.
+    assert_eq!(env.nixp(&["resolve", "foo#x"]).ok(), "foo#x\n");
+    // Neither list nor export presents it as a winner.
+    let v = env.nixp(&["list", "--json"]).json();
+    assert_eq!(v["ids"][0]["id"], "foo");
+    assert_eq!(v["ids"][0]["layer"], Value::Null);
+    let v: Value = serde_json::from_str(env.nixp(&["export"]).ok()).unwrap();
+    assert_eq!(v["flakes"], json!([]));
+}
+
+#[test]
+fn export_keeps_ref_specific_and_exact_entries_in_order() {
+    let env = Env::new();
+    env.write(
+        "team.json",
+        &registry(json!([
+            {"from": {"type": "indirect", "id": "np", "ref": "old"}, "to": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "ref": "nixos-21.11"}, "exact": true},
+            {"from": {"type": "indirect", "id": "np"}, "to": {"type": "github", "owner": "NixOS", "repo": "nixpkgs"}},
+            {"from": {"type": "indirect", "id": "onlyref", "ref": "v1"}, "to": {"type": "path", "path": "/v1"}},
+        ])),
+    );
+    env.config(json!({"layers": [{"name": "team", "registry": env.p("team.json")}]}));
+    let v: Value = serde_json::from_str(env.nixp(&["export"]).stdout.as_str()).unwrap();
+    assert_eq!(
+        v["flakes"],
+        json!([
+            {"from": {"type": "indirect", "id": "np", "ref": "old"}, "to": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "ref": "nixos-21.11"}, "exact": true},
+            {"from": {"type": "indirect", "id": "np"}, "to": {"type": "github", "owner": "NixOS", "repo": "nixpkgs"}},
+            {"from": {"type": "indirect", "id": "onlyref", "ref": "v1"}, "to": {"type": "path", "path": "/v1"}},
+        ])
+    );
+}
+
+#[test]
+fn export_names_a_flake_in_a_git_checkout_the_way_nix_reads_it() {
+    let env = Env::new();
+    env.flake("repo/flakes/foo");
+    let git = run(env.sandboxed("git").args(["init", "-q", &env.p("repo")]));
+    assert_eq!(git.code, 0, "{git:#?}");
+    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("repo/flakes")}]}));
+    let v: Value = serde_json::from_str(env.nixp(&["export"]).ok()).unwrap();
+    assert_eq!(
+        v["flakes"][0]["to"],
+        json!({"type": "git", "url": format!("file://{}", env.p("repo")), "dir": "flakes/foo"})
+    );
+}
+
+#[test]
+fn audit_calls_a_claimed_chain_claimed() {
+    let env = audit_env();
+    env.write(
+        "team.json",
+        &registry(json!([{"from": {"type": "indirect", "id": "acme-x"}, "to": {"type": "indirect", "id": "other"}}])),
+    );
+    env.write(
+        "home/.config/nix/registry.json",
+        &registry(json!([{"from": {"type": "indirect", "id": "acme-x"}, "to": {"type": "path", "path": "/public"}}])),
+    );
+    env.write("global.json", &registry(json!([])));
+    let out = env.nixp(&["audit", "--json"]);
+    let v = out.json();
+    assert_eq!(v["ids"][0]["status"], "claimed", "{out:#?}");
+    assert_eq!(v["ids"][0]["layer"], "team");
+    assert_eq!(out.code, 0, "{out:#?}");
+}
+
+#[test]
+fn audit_without_the_global_registry_needs_attention() {
+    let mut env = audit_env();
+    env.write("home/.config/nix/registry.json", &registry(json!([])));
+    env.set_env("NIXP_NIX", "/nonexistent/nix");
+    let out = env.nixp(&["audit"]);
+    assert_eq!(out.code, 1, "{out:#?}");
+    assert!(
+        out.stderr.contains("nix's global registry: not read"),
+        "{out:#?}"
+    );
 }

@@ -11,7 +11,7 @@ use crate::exit;
 use crate::flakeref::{Indirect, Position};
 use crate::layer::{Answer, LookupFailure, RegistryLayer, Source};
 use crate::nixreg;
-use crate::stack::{Depth, Outcome, Stack};
+use crate::stack::{Depth, Outcome, Stack, Verdict};
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -40,9 +40,12 @@ pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8
     let mut attention = false;
     for reg in nixreg::registries(nix.as_deref()) {
         let Some(path) = &reg.path else {
-            registries.push(
-                json!({"name": reg.name, "path": null, "status": "unknown", "note": reg.note}),
-            );
+            // A registry nixp cannot read is one it cannot vouch for.
+            let status = if reg.disabled { "disabled" } else { "unknown" };
+            attention |= !reg.disabled;
+            let error = (!reg.disabled)
+                .then(|| format!("not read: {}", reg.note.as_deref().unwrap_or("no location")));
+            registries.push(json!({"name": reg.name, "path": null, "status": status, "note": reg.note, "error": error}));
             continue;
         };
         let layer = RegistryLayer::new(path.clone());
@@ -53,8 +56,10 @@ pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8
                     LookupFailure::Unavailable(u) => (u.status.as_str(), u.message),
                     LookupFailure::Error(e) => ("invalid", e.0),
                 };
-                // A registry file nix does not have is normal; one it cannot read is not.
-                let broken = status != "missing";
+                // A user or system registry nix does not have is normal; one
+                // it cannot read is not, nor a global one not fetched yet
+                // (nix downloads it on first use).
+                let broken = status != "missing" || reg.note.is_some();
                 attention |= broken;
                 registries.push(json!({"name": reg.name, "path": path, "status": status, "note": reg.note, "error": broken.then_some(message)}));
                 continue;
@@ -135,10 +140,17 @@ fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &st
     };
     let private = stack.resolve(id, Position::FlakeUrl, Depth::FirstHolder);
     let claimer = stack.claimer(id).map(|i| stack.layers()[i].name.clone());
+    // The layer that took the id (the first round's winner, even when a
+    // chain then ends in another layer).
+    let taker = private
+        .trace
+        .iter()
+        .find(|s| s.verdict == Verdict::Won)
+        .map(|s| s.layer.clone());
     let held = matches!(private.outcome, Outcome::Layer(_))
         || (private.outcome == Outcome::Fallback && private.layer.is_some());
     let status = match (&private.error, held) {
-        (None, true) if claimer.is_some() && claimer == private.layer => "claimed",
+        (None, true) if claimer.is_some() && claimer == taker => "claimed",
         (None, true) => "shadowed",
         (Some(_), _) if claimer.is_some() => "missing",
         (Some(_), _) => "error",
@@ -147,7 +159,7 @@ fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &st
     Some(Row {
         id: id.to_string(),
         status,
-        layer: private.layer.clone().or(claimer),
+        layer: taker.or(claimer),
         registry: name,
         private: private
             .output

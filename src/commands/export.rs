@@ -13,24 +13,55 @@ use std::io::Write;
 pub fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
     let index = stack.index();
-    let mut entries: Vec<(String, Map<String, Value>)> = vec![];
     let mut code = exit::OK;
+    let mut flakes: Vec<Value> = vec![];
+    let mut nixos: Vec<(String, Map<String, Value>)> = vec![];
     for l in stack.listed(&index) {
-        match (&l.target, l.layer) {
-            (Some((target, dir)), Some(_)) => {
-                entries.push((l.id.to_string(), target.registry_attrs(dir.as_deref())));
-            }
-            _ => {
-                if let Err(e) = &l.reference {
-                    crate::report::warning(format_args!("not exported: '{}': {e}", l.id));
-                    code = exit::RESOLVE;
+        // Plain nix has no `LAYER.id`: explicit layers are left out, and a
+        // claimed id comes from its claimer only.
+        let layers = stack.layers();
+        let from: Vec<usize> = match stack.claimer(l.id) {
+            Some(c) => l.holders.iter().copied().filter(|&h| h == c).collect(),
+            None => l
+                .holders
+                .iter()
+                .copied()
+                .filter(|&h| !layers[h].explicit)
+                .collect(),
+        };
+        // The holders' entries in stack order, where nix's first-match rule
+        // answers as the stack does, up to the first that matches every
+        // reference to the id (a plain, non-exact `from`).
+        let before = flakes.len();
+        'holders: for h in &from {
+            for entry in layers[*h].source.registry_entries(l.id) {
+                let from = &entry["from"];
+                let catch_all = from.get("ref").is_none()
+                    && from.get("rev").is_none()
+                    && entry.get("exact").is_none();
+                flakes.push(entry);
+                if catch_all {
+                    break 'holders;
                 }
             }
         }
+        if flakes.len() == before
+            && let Err(e) = &l.reference
+        {
+            crate::report::warning(format_args!("not exported: '{}': {e}", l.id));
+            code = exit::RESOLVE;
+        }
+        if let (Some((target, dir)), Some(_)) = (&l.target, l.layer) {
+            nixos.push((l.id.to_string(), target.registry_attrs(dir.as_deref())));
+        }
     }
     let text = match args.format {
-        ExportFormat::Registry => registry_json(&entries)?,
-        ExportFormat::Nixos => nixos_module(&entries),
+        ExportFormat::Registry => {
+            let mut t = serde_json::to_string_pretty(&json!({"version": 2, "flakes": flakes}))?;
+            t.push('\n');
+            t
+        }
+        ExportFormat::Nixos => nixos_module(&nixos),
     };
     match &args.output {
         Some(path) => crate::atomic::write(path, text.as_bytes())
@@ -40,21 +71,13 @@ pub fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u
     Ok(code)
 }
 
-fn registry_json(entries: &[(String, Map<String, Value>)]) -> Result<String> {
-    let flakes: Vec<Value> = entries
-        .iter()
-        .map(|(id, to)| json!({"from": {"type": "indirect", "id": id}, "to": to}))
-        .collect();
-    let mut text = serde_json::to_string_pretty(&json!({"version": 2, "flakes": flakes}))?;
-    text.push('\n');
-    Ok(text)
-}
-
+/// One `nix.registry.<id>` per id: its answer for the plain id. NixOS
+/// makes entries `exact` by default; these carry a ref over, as nixp does.
 fn nixos_module(entries: &[(String, Map<String, Value>)]) -> String {
     let mut s = String::from("# Written by `nixp export --format nixos`.\n{\n  nix.registry = {\n");
     for (id, to) in entries {
         s.push_str(&format!(
-            "    {}.to = {};\n",
+            "    {} = {{ exact = false; to = {}; }};\n",
             nix_string(id),
             nix_value(&Value::Object(to.clone()))
         ));

@@ -81,6 +81,11 @@ impl Source for DirLayer {
         })
     }
 
+    fn registry_entries(&self, id: &str) -> Vec<serde_json::Value> {
+        let to = Target::Dir(self.root.join(id)).registry_attrs(None);
+        vec![serde_json::json!({"from": {"type": "indirect", "id": id}, "to": to})]
+    }
+
     fn list(&self) -> Result<Listing, LookupFailure> {
         self.check_root()?;
         let rd = std::fs::read_dir(&self.root)

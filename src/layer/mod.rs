@@ -146,6 +146,9 @@ pub trait Source: Send + Sync {
     fn lookup(&self, input: &Indirect) -> Lookup;
     /// Every id the layer holds; reads the whole source.
     fn list(&self) -> Result<Listing, LookupFailure>;
+    /// The layer's entries for `id` as nix registry.json entries, in the
+    /// order nix should try them (for `nixp export`).
+    fn registry_entries(&self, id: &str) -> Vec<serde_json::Value>;
 }
 
 /// A configured layer: its name and its source.

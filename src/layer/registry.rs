@@ -253,6 +253,10 @@ impl Source for RegistryLayer {
         }
     }
 
+    fn registry_entries(&self, id: &str) -> Vec<Value> {
+        self.entries_for(id)
+    }
+
     fn list(&self) -> Result<Listing, LookupFailure> {
         let entries = match self.entries() {
             Ok(e) => e,
@@ -276,6 +280,40 @@ impl Source for RegistryLayer {
             listing.push(id);
         }
         Ok(listing)
+    }
+}
+
+impl RegistryLayer {
+    /// The entries for `id`, in file order, as registry.json entries (for
+    /// `nixp export`); none when the file cannot be read.
+    fn entries_for(&self, id: &str) -> Vec<Value> {
+        let Ok(entries) = self.entries() else {
+            return vec![];
+        };
+        entries
+            .iter()
+            .filter(|e| !e.from.unmatchable && e.from.id == id)
+            .map(|e| {
+                let mut from = Map::new();
+                from.insert("type".into(), "indirect".into());
+                from.insert("id".into(), e.from.id.clone().into());
+                for (k, v) in [("ref", &e.from.reference), ("rev", &e.from.rev)] {
+                    if let Some(v) = v {
+                        from.insert(k.into(), v.clone().into());
+                    }
+                }
+                let mut entry = Map::new();
+                entry.insert("from".into(), Value::Object(from));
+                entry.insert(
+                    "to".into(),
+                    Value::Object(e.to.registry_attrs(e.dir.as_deref())),
+                );
+                if e.exact {
+                    entry.insert("exact".into(), Value::Bool(true));
+                }
+                Value::Object(entry)
+            })
+            .collect()
     }
 }
 
