@@ -138,7 +138,15 @@ fn bash_completes_private_ids_attributes_and_nix_commands() {
     let c = bash(
         &env,
         "",
-        &["nixp", "flake", "show", "--override-input", "nixpkgs", "github:NixOS/nixpkgs", "PKGS.bl"],
+        &[
+            "nixp",
+            "flake",
+            "show",
+            "--override-input",
+            "nixpkgs",
+            "github:NixOS/nixpkgs",
+            "PKGS.bl",
+        ],
     );
     assert_eq!(c, ["PKGS.blender"]);
     // A layer's name completes to its ids.
