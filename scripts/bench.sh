@@ -5,6 +5,7 @@
 #   scripts/bench.sh resolve   # issue 2: 20 dir layers x 10,000 flakes
 #   scripts/bench.sh dropin    # issue 3: nixp in front of a nix that exits at once
 #   scripts/bench.sh complete  # issue 7: answering id completion
+#   scripts/bench.sh remote    # issue 5: a cached remote layer against a dir layer
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -100,10 +101,32 @@ bench_complete() {
   unset NIXP_LAYERS
 }
 
+bench_remote() {
+  command -v nix > /dev/null || { echo "the remote benchmark needs the real nix" >&2; exit 1; }
+  command -v git > /dev/null || { echo "the remote benchmark needs git" >&2; exit 1; }
+  echo "== warm resolution through a cached collection layer vs a dir layer (100 flakes each)"
+  # nix offline: no global registry to download.
+  echo '{"flakes": [], "version": 2}' > "$work/empty-registry.json"
+  export NIX_CONFIG="experimental-features = nix-command flakes
+flake-registry = $work/empty-registry.json"
+  mkdir -p "$work/repo"
+  for i in $(seq 1 100); do mkdir -p "$work/repo/f$i" && echo '{ outputs = { self }: { }; }' > "$work/repo/f$i/flake.nix"; done
+  git -C "$work/repo" init -q && git -C "$work/repo" add -A
+  git -C "$work/repo" -c user.email=b@e -c user.name=b commit -qm flakes
+  export NIXP_LAYERS="D=$work/repo"
+  mkdir -p "$XDG_CONFIG_HOME/nixp"
+  echo "{\"layers\": [{\"name\": \"C\", \"collection\": \"git+file://$work/repo\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
+  NIXP_CONFIG=$XDG_CONFIG_HOME/nixp/config.json "$NIXP" layers refresh
+  unset NIXP_LAYERS
+  hf remote "env NIXP_LAYERS=D=$work/repo $NIXP resolve f50#x" "env $NIXP resolve f50#x"
+  rm -f "$XDG_CONFIG_HOME/nixp/config.json"
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
   complete) bench_complete ;;
-  all) bench_resolve; bench_dropin; bench_complete ;;
-  *) echo "usage: $0 [resolve|dropin|complete]" >&2; exit 2 ;;
+  remote) bench_remote ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote]" >&2; exit 2 ;;
 esac

@@ -129,6 +129,11 @@ pub enum LayersAction {
         /// The layer's name
         name: String,
     },
+    /// Fetch remote layers again now (all, or the one named)
+    Refresh {
+        /// The layer's name
+        name: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +160,7 @@ pub struct AddArgs {
 pub enum KindArg {
     Dir,
     Registry,
+    Collection,
 }
 
 #[derive(Args, Debug)]

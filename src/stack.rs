@@ -202,7 +202,8 @@ struct Resolved {
 
 impl Stack {
     pub fn new(config: &Config) -> Stack {
-        let layers: Vec<Layer> = config.layers.iter().map(Layer::new).collect();
+        let cache = config.paths.cache.as_deref();
+        let layers: Vec<Layer> = config.layers.iter().map(|l| Layer::new(l, cache)).collect();
         let warned = RefCell::new(vec![false; layers.len()]);
         Stack {
             layers,

@@ -311,9 +311,9 @@ fn nixp_layers_replaces_the_configured_stack() {
         json!({
             "layers": [
                 {"name": "R", "kind": "registry", "source": env.p("teamreg"),
-                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false},
+                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
                 {"name": "flakes", "kind": "dir", "source": env.p("flakes"),
-                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false},
+                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
             ],
             "fallback": true,
         })
@@ -467,7 +467,7 @@ fn config_layer_with_two_sources_is_an_error() {
     assert_eq!(
         r.fails_with(3),
         format!(
-            "error: config file '{}': layer 'A' needs exactly one source key (dir or registry)\n",
+            "error: config file '{}': layer 'A' needs exactly one source key (dir or registry or collection)\n",
             user(&env)
         )
     );
@@ -517,7 +517,7 @@ fn malformed_registry_fails_when_asked_and_shows_invalid() {
     assert_eq!(
         v["layers"][1],
         json!({"name": "R", "kind": "registry", "source": bad, "origin": user(&env),
-               "flakes": null, "status": "invalid", "error": syntax, "ids": [], "explicit": false})
+               "flakes": null, "status": "invalid", "error": syntax, "ids": [], "explicit": false, "cache_age": null, "last_error": null})
     );
 }
 
@@ -768,14 +768,14 @@ fn layers_json_shape() {
         json!({
             "layers": [
                 {"name": "A", "kind": "dir", "source": env.p("a"), "origin": origin,
-                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
                 {"name": "R", "kind": "registry", "source": env.p("team.json"), "origin": origin,
-                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
                 {"name": "M", "kind": "dir", "source": env.p("missing"), "origin": origin,
                  "flakes": null, "status": "missing",
-                 "error": format!("'{}' does not exist", env.p("missing")), "ids": [], "explicit": false},
+                 "error": format!("'{}' does not exist", env.p("missing")), "ids": [], "explicit": false, "cache_age": null, "last_error": null},
                 {"name": "S", "kind": "dir", "source": env.p("a"), "origin": env.p("system.json"),
-                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
             ],
             "fallback": false,
         })

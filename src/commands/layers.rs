@@ -21,7 +21,42 @@ pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8
             ));
             Ok(exit::OK)
         }
+        Some(LayersAction::Refresh { name }) => refresh(config, name.as_deref()),
     }
+}
+
+/// Fetches remote layers again; exit 1 when one fails (its cache stays).
+fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
+    if let Some(n) = name
+        && !config.layers.iter().any(|l| l.name == n)
+    {
+        return Err(coded(exit::CONFIG, format!("there is no layer '{n}'")));
+    }
+    let mut code = exit::OK;
+    for spec in config
+        .layers
+        .iter()
+        .filter(|l| name.is_none_or(|n| n == l.name))
+    {
+        let layer = Layer::new(spec, config.paths.cache.as_deref());
+        let Some(remote) = layer.source.remote() else {
+            if name.is_some() {
+                return Err(coded(
+                    exit::CONFIG,
+                    format!("layer '{}' is not remote", spec.name),
+                ));
+            }
+            continue;
+        };
+        match remote.refresh() {
+            Ok(()) => crate::report::text(&format!("refreshed layer '{}'\n", spec.name)),
+            Err(e) => {
+                crate::report::error(format_args!("layer '{}': cannot refresh: {e}", spec.name));
+                code = exit::RESOLVE;
+            }
+        }
+    }
+    Ok(code)
 }
 
 struct Row {
@@ -34,6 +69,8 @@ struct Row {
     error: Option<String>,
     claims: Vec<String>,
     explicit: bool,
+    /// A remote layer's cache: its age in seconds, and the last failed fetch.
+    cache: Option<crate::layer::CacheInfo>,
 }
 
 fn survey(layer: &Layer) -> Row {
@@ -52,6 +89,7 @@ fn survey(layer: &Layer) -> Row {
         error,
         claims: layer.claims.patterns().to_vec(),
         explicit: layer.explicit,
+        cache: layer.source.remote().map(|r| r.cache_info()),
     }
 }
 
@@ -59,7 +97,7 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
     let rows: Vec<Row> = config
         .layers
         .iter()
-        .map(|s| survey(&Layer::new(s)))
+        .map(|s| survey(&Layer::new(s, config.paths.cache.as_deref())))
         .collect();
     if json {
         let layers: Vec<Value> = rows
@@ -75,6 +113,8 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
                     "error": r.error,
                     "ids": r.claims,
                     "explicit": r.explicit,
+                    "cache_age": r.cache.as_ref().and_then(|c| c.age),
+                    "last_error": r.cache.as_ref().and_then(|c| c.last_error.clone()),
                 })
             })
             .collect();
@@ -92,7 +132,20 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
             r.name.clone(),
             r.kind.to_string(),
             r.flakes.map_or("-".into(), |n| n.to_string()),
-            r.status.as_str().into(),
+            match &r.cache {
+                Some(c) => {
+                    let age = c.age.map_or("never fetched".into(), |a| {
+                        format!("fetched {} ago", crate::layer::age_text(a))
+                    });
+                    let failed = if c.last_error.is_some() {
+                        ", last fetch failed"
+                    } else {
+                        ""
+                    };
+                    format!("{} ({age}{failed})", r.status.as_str())
+                }
+                None => r.status.as_str().into(),
+            },
             r.source.clone(),
         ]);
     }
@@ -106,6 +159,9 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
         )?;
     }
     for r in &rows {
+        if let Some(e) = r.cache.as_ref().and_then(|c| c.last_error.as_ref()) {
+            crate::report::warning(format_args!("layer '{}': last fetch failed: {e}", r.name));
+        }
         if let Some(e) = &r.error {
             crate::report::warning(format_args!("layer '{}': {e}", r.name));
         }
@@ -114,15 +170,23 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
 }
 
 fn add(config: &Config, a: AddArgs) -> Result<u8> {
-    let source = std::path::absolute(&a.source).map_err(|e| {
-        coded(
-            exit::CONFIG,
-            format!("cannot make '{}' absolute: {e}", a.source.display()),
-        )
-    })?;
+    let text = a.source.to_string_lossy();
+    let remote = matches!(a.kind, Some(KindArg::Collection)) || crate::layer::is_url(&text);
+    let source = if remote {
+        a.source.clone()
+    } else {
+        std::path::absolute(&a.source).map_err(|e| {
+            coded(
+                exit::CONFIG,
+                format!("cannot make '{}' absolute: {e}", a.source.display()),
+            )
+        })?
+    };
     let kind = match a.kind {
         Some(KindArg::Dir) => LayerKind::Dir,
         Some(KindArg::Registry) => LayerKind::Registry,
+        Some(KindArg::Collection) => LayerKind::Collection,
+        None if remote => LayerKind::Registry,
         None if source.exists() => infer_kind(&source),
         None => {
             return Err(coded(

@@ -115,6 +115,7 @@ struct RawLayer {
     name: String,
     dir: Option<String>,
     registry: Option<String>,
+    collection: Option<String>,
     #[serde(default)]
     ids: Vec<String>,
     #[serde(default)]
@@ -187,9 +188,14 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
     let mut layers = Vec::with_capacity(raw.layers.len());
     for (i, l) in raw.layers.into_iter().enumerate() {
         check_name(&l.name).map_err(|m| err(format!("layer {}: {m}", i + 1)))?;
-        let (kind, source) = match (l.dir, l.registry) {
-            (Some(d), None) => (LayerKind::Dir, d),
-            (None, Some(r)) => (LayerKind::Registry, r),
+        let (kind, source) = match (l.dir, l.registry, l.collection) {
+            (Some(d), None, None) => (LayerKind::Dir, d),
+            (None, Some(r), None) => (LayerKind::Registry, r),
+            (None, None, Some(c)) => {
+                crate::layer::collection_target(&c)
+                    .map_err(|m| err(format!("layer '{}': {m}", l.name)))?;
+                (LayerKind::Collection, c)
+            }
             _ => {
                 return Err(err(format!(
                     "layer '{}' needs exactly one source key ({})",
@@ -209,7 +215,13 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
         layers.push(LayerSpec {
             name: l.name,
             kind,
-            source: base.join(source),
+            // URLs and flake references stay as written; paths are
+            // relative to the config file.
+            source: if kind == LayerKind::Collection || crate::layer::is_url(&source) {
+                PathBuf::from(source)
+            } else {
+                base.join(source)
+            },
             origin: path.display().to_string(),
             claims,
             explicit: l.explicit,

@@ -9,9 +9,11 @@
 
 mod dir;
 mod registry;
+mod remote;
 
 pub use dir::DirLayer;
 pub use registry::RegistryLayer;
+pub use remote::{CacheInfo, RemoteLayer, age_text, collection_target, is_url};
 
 use crate::flakeref::Indirect;
 use crate::target::Target;
@@ -22,6 +24,7 @@ use std::fmt;
 pub enum LayerKind {
     Dir,
     Registry,
+    Collection,
 }
 
 impl LayerKind {
@@ -29,11 +32,12 @@ impl LayerKind {
         match self {
             LayerKind::Dir => "dir",
             LayerKind::Registry => "registry",
+            LayerKind::Collection => "collection",
         }
     }
 
     /// Every kind, in the order the config documents them.
-    pub const ALL: [LayerKind; 2] = [LayerKind::Dir, LayerKind::Registry];
+    pub const ALL: [LayerKind; 3] = [LayerKind::Dir, LayerKind::Registry, LayerKind::Collection];
 }
 
 impl fmt::Display for LayerKind {
@@ -149,6 +153,10 @@ pub trait Source: Send + Sync {
     /// The layer's entries for `id` as nix registry.json entries, in the
     /// order nix should try them (for `nixp export`).
     fn registry_entries(&self, id: &str) -> Vec<serde_json::Value>;
+    /// The layer as a remote one (cache, refresh), if it is.
+    fn remote(&self) -> Option<&RemoteLayer> {
+        None
+    }
 }
 
 /// A configured layer: its name and its source.
@@ -164,10 +172,19 @@ pub struct Layer {
 }
 
 impl Layer {
-    pub fn new(spec: &crate::config::LayerSpec) -> Layer {
+    /// The layer for `spec`; remote layers cache under `cache` (nixp's
+    /// cache directory).
+    pub fn new(spec: &crate::config::LayerSpec, cache: Option<&std::path::Path>) -> Layer {
+        let text = spec.source.to_string_lossy();
         let source: Box<dyn Source> = match spec.kind {
             LayerKind::Dir => Box::new(DirLayer::new(spec.source.clone())),
+            LayerKind::Registry if is_url(&text) => {
+                Box::new(RemoteLayer::new(&spec.name, spec.kind, &text, cache))
+            }
             LayerKind::Registry => Box::new(RegistryLayer::new(spec.source.clone())),
+            LayerKind::Collection => {
+                Box::new(RemoteLayer::new(&spec.name, spec.kind, &text, cache))
+            }
         };
         Layer {
             name: spec.name.clone(),

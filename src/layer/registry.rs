@@ -55,6 +55,16 @@ struct RawEntry {
 }
 
 impl RegistryLayer {
+    /// A registry from text already read (a remote layer's cache); `label`
+    /// names it in errors.
+    pub fn from_text(label: &str, text: &[u8]) -> Result<RegistryLayer, String> {
+        let entries = parse(text).map_err(|m| format!("flake registry '{label}': {m}"))?;
+        Ok(RegistryLayer {
+            path: PathBuf::from(label),
+            entries: OnceLock::from(Ok(entries)),
+        })
+    }
+
     pub fn new(path: PathBuf) -> Self {
         RegistryLayer {
             path,

@@ -226,7 +226,7 @@ impl Env {
     pub fn use_real_nix(&mut self) {
         let reg = self.write("global-registry.json", r#"{"flakes":[],"version":2}"#);
         let conf = format!(
-            "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\nflake-registry = {}\n",
+            "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\ndownload-attempts = 1\nflake-registry = {}\n",
             reg.display()
         );
         self.set_env("NIX_CONFIG", &conf);

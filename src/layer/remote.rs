@@ -1,0 +1,469 @@
+//! Remote layers: a `registry` given by URL, and a `collection` (any flake
+//! source nix can fetch, whose subdirectories holding a `flake.nix` are
+//! flakes). nixp has no network client: the real nix fetches (with its own
+//! authentication and caches), nixp keeps what it learnt in
+//! `$XDG_CACHE_HOME/nixp/remote/`, refreshed when older than nix's
+//! `tarball-ttl` (default 3600 s) or on `nixp layers refresh`.
+//!
+//! Faults: when a fetch fails, a cached copy is used with a warning that
+//! says how old it is; with none, the layer is skipped with a warning. A
+//! failed or corrupt fetch never replaces a good cache (the new data is
+//! checked first, then written atomically).
+
+use super::{
+    Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, RegistryLayer, Source, Status,
+    Unavailable,
+};
+use crate::flakeref::{Indirect, is_flake_id};
+use crate::target::Target;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What a remote layer learnt from its last successful fetch.
+#[derive(Serialize, Deserialize, Clone)]
+struct CacheFile {
+    source: String,
+    /// When the data was fetched (seconds since the epoch).
+    fetched: u64,
+    /// A registry's text, or a collection's ids.
+    #[serde(default)]
+    registry: Option<String>,
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+    /// The last failed fetch, if it came after `fetched`, and when it was:
+    /// nix is not asked again before the TTL has passed since.
+    #[serde(default)]
+    last_error: Option<String>,
+    #[serde(default)]
+    error_at: Option<u64>,
+}
+
+enum Loaded {
+    Registry(RegistryLayer),
+    Collection(Vec<String>),
+}
+
+pub struct RemoteLayer {
+    name: String,
+    kind: LayerKind,
+    source: String,
+    /// A collection's source as nix input attributes.
+    base: Option<Target>,
+    cache: Option<PathBuf>,
+    loaded: OnceLock<Result<Loaded, LookupFailure>>,
+}
+
+/// The age and last error of a remote layer's cache, for `nixp layers`.
+pub struct CacheInfo {
+    pub age: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A duration for people: `42 s`, `5 min`, `3 h`, `2 days`.
+pub fn age_text(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+/// Whether a registry source names a URL rather than a file.
+pub fn is_url(source: &str) -> bool {
+    source.contains("://")
+}
+
+/// A collection's source as nix input attributes.
+pub fn collection_target(source: &str) -> Result<Target, String> {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: &str| {
+        m.insert(k.to_string(), Value::String(v.to_string()));
+    };
+    if let Some(url) = source.strip_prefix("git+") {
+        put("type", "git");
+        put("url", url);
+    } else if let Some((forge, rest)) = source.split_once(':')
+        && matches!(forge, "github" | "gitlab" | "sourcehut")
+    {
+        let rest = rest.split('?').next().unwrap_or_default();
+        let parts: Vec<&str> = rest.split('/').collect();
+        let [owner, repo, reference @ ..] = parts.as_slice() else {
+            return Err(format!("'{source}' is not {forge}:OWNER/REPO[/REF]"));
+        };
+        put("type", forge);
+        put("owner", owner);
+        put("repo", repo);
+        if !reference.is_empty() {
+            put("ref", &reference.join("/"));
+        }
+    } else if source.starts_with("https://")
+        || source.starts_with("http://")
+        || source.starts_with("file://")
+    {
+        put("type", "tarball");
+        put("url", source);
+    } else if let Some(p) = source.strip_prefix("path:") {
+        put("type", "path");
+        put("path", p);
+    } else {
+        return Err(format!(
+            "'{source}' is not a collection source nixp knows (git+..., github:, gitlab:, sourcehut:, a tarball URL, path:)"
+        ));
+    }
+    Target::from_attrs(m)
+}
+
+impl RemoteLayer {
+    pub fn new(name: &str, kind: LayerKind, source: &str, cache_dir: Option<&Path>) -> RemoteLayer {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in format!("{kind}\0{source}").bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        RemoteLayer {
+            name: name.to_string(),
+            kind,
+            source: source.to_string(),
+            base: (kind == LayerKind::Collection)
+                .then(|| collection_target(source).ok())
+                .flatten(),
+            cache: cache_dir.map(|d| d.join("remote").join(format!("{kind}-{h:016x}.json"))),
+            loaded: OnceLock::new(),
+        }
+    }
+
+    fn read_cache(&self) -> Option<CacheFile> {
+        let text = std::fs::read(self.cache.as_ref()?).ok()?;
+        let c: CacheFile = serde_json::from_slice(&text).ok()?;
+        (c.source == self.source).then_some(c)
+    }
+
+    fn write_cache(&self, c: &CacheFile) {
+        if let (Some(path), Ok(text)) = (&self.cache, serde_json::to_vec_pretty(c)) {
+            // A cache that cannot be written costs a fetch next time.
+            let _ = crate::atomic::write(path, &text);
+        }
+    }
+
+    fn loaded(&self) -> Result<&Loaded, LookupFailure> {
+        self.loaded
+            .get_or_init(|| self.load(false))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The layer's data: the cache while it is fresh, else a fetch (or the
+    /// stale cache, with a warning, when the fetch fails).
+    fn load(&self, force: bool) -> Result<Loaded, LookupFailure> {
+        let cached = self.read_cache();
+        let now = now();
+        let ttl = tarball_ttl();
+        let recent = |t: u64| now.saturating_sub(t) < ttl;
+        if !force && let Some(c) = &cached {
+            if recent(c.fetched)
+                && let Ok(l) = self.cached_data(c)
+            {
+                return Ok(l);
+            }
+            // A fetch failed within the TTL: offline, do not wait on nix again.
+            if c.error_at.is_some_and(recent) {
+                let e = c.last_error.clone().unwrap_or_default();
+                return self.stale(c, &e, now);
+            }
+        }
+        match self.fetch(force) {
+            Ok(mut fresh) => {
+                fresh.fetched = now;
+                let loaded = self.cached_data(&fresh).map_err(|e| self.unavailable(e))?;
+                self.write_cache(&fresh);
+                Ok(loaded)
+            }
+            Err(e) => {
+                let mut c = cached.unwrap_or_else(|| CacheFile {
+                    source: self.source.clone(),
+                    fetched: 0,
+                    registry: None,
+                    ids: None,
+                    last_error: None,
+                    error_at: None,
+                });
+                c.last_error = Some(e.clone());
+                c.error_at = Some(now);
+                self.write_cache(&c);
+                self.stale(&c, &e, now)
+            }
+        }
+    }
+
+    /// The cached copy after a failed fetch, with a warning; or, with none,
+    /// the layer is unavailable.
+    fn stale(&self, c: &CacheFile, e: &str, now: u64) -> Result<Loaded, LookupFailure> {
+        match self.cached_data(c) {
+            Ok(l) => {
+                crate::report::warning(format_args!(
+                    "layer '{}': cannot refresh '{}' ({e}); using the copy fetched {} ago",
+                    self.name,
+                    self.source,
+                    age_text(now.saturating_sub(c.fetched))
+                ));
+                Ok(l)
+            }
+            Err(_) => Err(self.unavailable(format!("cannot fetch '{}': {e}", self.source))),
+        }
+    }
+
+    fn unavailable(&self, message: String) -> LookupFailure {
+        LookupFailure::Unavailable(Unavailable {
+            status: Status::Unreadable,
+            message,
+        })
+    }
+
+    fn cached_data(&self, c: &CacheFile) -> Result<Loaded, String> {
+        match (&c.registry, &c.ids) {
+            (Some(text), _) => {
+                RegistryLayer::from_text(&self.source, text.as_bytes()).map(Loaded::Registry)
+            }
+            (_, Some(ids)) => Ok(Loaded::Collection(ids.clone())),
+            _ => Err("the cache holds no data".into()),
+        }
+    }
+
+    /// Asks nix to fetch the source, and checks what it got.
+    fn fetch(&self, force: bool) -> Result<CacheFile, String> {
+        let nix = crate::nix::locate().map_err(|e| format!("{e:#}"))?;
+        let mut cmd = Command::new(nix);
+        cmd.args(["--extra-experimental-features", "nix-command flakes"]);
+        match self.kind {
+            LayerKind::Collection => {
+                cmd.args(["flake", "prefetch", "--json"]);
+                if force {
+                    cmd.arg("--refresh");
+                }
+            }
+            _ => {
+                cmd.args(["store", "prefetch-file", "--json"]);
+                if force {
+                    cmd.args(["--option", "tarball-ttl", "0"]);
+                }
+            }
+        }
+        let out = cmd
+            .arg(&self.source)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run nix: {e}"))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("nix failed");
+            return Err(last.trim().trim_start_matches("error: ").to_string());
+        }
+        let v: Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("nix's answer: {e}"))?;
+        let store_path = v
+            .get("storePath")
+            .and_then(Value::as_str)
+            .ok_or("nix's answer has no storePath")?;
+        let mut c = CacheFile {
+            source: self.source.clone(),
+            fetched: 0,
+            registry: None,
+            ids: None,
+            last_error: None,
+            error_at: None,
+        };
+        if self.kind == LayerKind::Collection {
+            let mut ids: Vec<String> = std::fs::read_dir(store_path)
+                .map_err(|e| format!("cannot read '{store_path}': {e}"))?
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| {
+                    is_flake_id(n) && Path::new(store_path).join(n).join("flake.nix").exists()
+                })
+                .collect();
+            ids.sort();
+            c.ids = Some(ids);
+        } else {
+            let bytes = std::fs::read(store_path)
+                .map_err(|e| format!("cannot read '{store_path}': {e}"))?;
+            // Checked before it can replace a good cache.
+            RegistryLayer::from_text(&self.source, &bytes)?;
+            c.registry = Some(
+                String::from_utf8(bytes).map_err(|_| "the registry is not UTF-8".to_string())?,
+            );
+        }
+        Ok(c)
+    }
+
+    /// Fetches now, whatever the cache's age (`nixp layers refresh`).
+    pub fn refresh(&self) -> Result<(), String> {
+        match self.fetch(true) {
+            Ok(mut c) => {
+                c.fetched = now();
+                self.cached_data(&c)?;
+                self.write_cache(&c);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(mut c) = self.read_cache() {
+                    c.last_error = Some(e.clone());
+                    c.error_at = Some(now());
+                    self.write_cache(&c);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub fn cache_info(&self) -> CacheInfo {
+        let c = self.read_cache();
+        CacheInfo {
+            age: c
+                .as_ref()
+                .filter(|c| c.registry.is_some() || c.ids.is_some())
+                .map(|c| now().saturating_sub(c.fetched)),
+            last_error: c.and_then(|c| c.last_error),
+        }
+    }
+}
+
+/// nix's `tarball-ttl`: from `NIX_CONFIG`, else the user's, else the
+/// system's nix.conf; 3600 s by default.
+fn tarball_ttl() -> u64 {
+    let from = |text: &str| {
+        text.lines().rev().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "tarball-ttl").then(|| v.trim().parse::<u64>().ok())?
+        })
+    };
+    let abs = |k: &str| {
+        std::env::var_os(k)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let user = abs("XDG_CONFIG_HOME")
+        .or_else(|| abs("HOME").map(|h| h.join(".config")))
+        .map(|c| c.join("nix/nix.conf"));
+    let system = abs("NIX_CONF_DIR")
+        .unwrap_or_else(|| PathBuf::from("/etc/nix"))
+        .join("nix.conf");
+    std::env::var("NIX_CONFIG")
+        .ok()
+        .and_then(|t| from(&t))
+        .or_else(|| {
+            user.and_then(|p| std::fs::read_to_string(p).ok())
+                .and_then(|t| from(&t))
+        })
+        .or_else(|| std::fs::read_to_string(system).ok().and_then(|t| from(&t)))
+        .unwrap_or(3600)
+}
+
+impl Source for RemoteLayer {
+    fn kind(&self) -> LayerKind {
+        self.kind
+    }
+
+    fn location(&self) -> String {
+        self.source.clone()
+    }
+
+    fn lookup(&self, input: &Indirect) -> Lookup {
+        match self.loaded()? {
+            Loaded::Registry(r) => r.lookup(input),
+            Loaded::Collection(ids) => {
+                if ids.binary_search(&input.id).is_err() {
+                    return Ok(Answer::Absent);
+                }
+                let base = self.base.clone().ok_or_else(|| {
+                    LookupFailure::Error(LookupError(format!(
+                        "'{}' is not a collection source",
+                        self.source
+                    )))
+                })?;
+                // A ref or rev picks that branch or commit of the collection.
+                let target = base
+                    .apply_overrides(input.reference.as_deref(), input.rev.as_deref())
+                    .map_err(|e| {
+                        LookupFailure::Error(LookupError(format!("layer '{}': {e}", self.name)))
+                    })?;
+                Ok(Answer::Holds {
+                    target,
+                    dir: Some(input.id.clone()),
+                    detail: format!("{}/{}/flake.nix exists", self.source, input.id),
+                })
+            }
+        }
+    }
+
+    fn list(&self) -> Result<Listing, LookupFailure> {
+        match self.loaded()? {
+            Loaded::Registry(r) => r.list(),
+            Loaded::Collection(ids) => {
+                let mut l = Listing::default();
+                ids.iter().for_each(|id| l.push(id));
+                Ok(l)
+            }
+        }
+    }
+
+    fn registry_entries(&self, id: &str) -> Vec<Value> {
+        match self.loaded() {
+            Ok(Loaded::Registry(r)) => r.registry_entries(id),
+            Ok(Loaded::Collection(ids)) if ids.iter().any(|i| i == id) => match &self.base {
+                Some(b) => vec![
+                    serde_json::json!({"from": {"type": "indirect", "id": id}, "to": b.registry_attrs(Some(id))}),
+                ],
+                None => vec![],
+            },
+            _ => vec![],
+        }
+    }
+
+    fn remote(&self) -> Option<&RemoteLayer> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_sources() {
+        let t = collection_target("git+file:///srv/repo").unwrap();
+        assert_eq!(
+            t.render(Some("foo")).unwrap(),
+            "git+file:///srv/repo?dir=foo"
+        );
+        let t = t.apply_overrides(Some("dev"), None).unwrap();
+        assert_eq!(
+            t.render(Some("foo")).unwrap(),
+            "git+file:///srv/repo?dir=foo&ref=dev"
+        );
+        let t = collection_target("github:acme/flakes").unwrap();
+        assert_eq!(t.render(Some("foo")).unwrap(), "github:acme/flakes?dir=foo");
+        assert!(collection_target("ftp:x").is_err());
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(age_text(5), "5 s");
+        assert_eq!(age_text(600), "10 min");
+        assert_eq!(age_text(4 * 86_400), "4 days");
+    }
+}

@@ -1,0 +1,186 @@
+//! Remote layers, fetched by the real nix (offline: a git repository made
+//! here, and a registry served on 127.0.0.1 by a server started here).
+#![allow(clippy::unwrap_used, clippy::panic, clippy::zombie_processes)]
+mod common;
+use common::*;
+use serde_json::json;
+
+fn git(env: &Env, dir: &str, args: &[&str]) {
+    let out = run(env
+        .sandboxed("git")
+        .current_dir(env.path(dir))
+        .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+        .args(args));
+    assert_eq!(out.code, 0, "git {args:?}: {out:#?}");
+}
+
+#[test]
+fn a_git_collection_and_its_branches() {
+    let Some(_) = real_nix() else { return };
+    let mut env = Env::new();
+    env.use_real_nix();
+    env.real_flake("repo/foo", &[("MAIN_PKG", "foo-main", "from-main")]);
+    env.write("repo/README", "not a flake\n");
+    git(&env, "repo", &["init", "-q", "-b", "main"]);
+    git(&env, "repo", &["add", "-A"]);
+    git(&env, "repo", &["commit", "-qm", "main"]);
+    git(&env, "repo", &["checkout", "-qb", "other-branch"]);
+    env.real_flake("repo/foo", &[("MAIN_PKG", "foo-main", "from-other-branch")]);
+    git(&env, "repo", &["commit", "-qam", "other"]);
+    git(&env, "repo", &["checkout", "-q", "main"]);
+    let source = format!("git+file://{}", env.p("repo"));
+    env.config(json!({"layers": [{"name": "C", "collection": source}]}));
+
+    let out = env.nixp(&[
+        "resolve",
+        "foo#MAIN_PKG",
+        "foo/other-branch#MAIN_PKG",
+        "README",
+    ]);
+    assert_eq!(
+        out.ok(),
+        format!("{source}?dir=foo#MAIN_PKG\n{source}?dir=foo&ref=other-branch#MAIN_PKG\nREADME\n")
+    );
+    for (reference, says) in [
+        ("foo#MAIN_PKG", "from-main"),
+        ("foo/other-branch#MAIN_PKG", "from-other-branch"),
+    ] {
+        let b = env.nixp(&["build", "--no-link", "--json", reference]);
+        let v = b.json();
+        let path = v[0]["outputs"]["out"].as_str().unwrap();
+        let said = run(&mut std::process::Command::new(format!(
+            "{path}/bin/foo-main"
+        )));
+        assert_eq!(said.stdout, format!("{says}\n"), "{reference}");
+    }
+    let v = env.nixp(&["layers", "--json"]).json();
+    assert_eq!(v["layers"][0]["kind"], "collection");
+    assert_eq!(v["layers"][0]["flakes"], 1);
+    assert_eq!(v["layers"][0]["last_error"], serde_json::Value::Null);
+}
+
+/// `python3 -m http.server` on 127.0.0.1, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, port: u16) -> Server {
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Server { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the test server did not start");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn registry(to: &str) -> String {
+    serde_json::to_string(&json!({"version": 2, "flakes": [
+        {"from": {"type": "indirect", "id": "foo"}, "to": {"type": "path", "path": to}}]}))
+    .unwrap()
+}
+
+#[test]
+fn a_registry_by_url_is_cached_and_survives_its_server() {
+    let Some(_) = real_nix() else { return };
+    let mut env = Env::new();
+    env.use_real_nix();
+    env.write("www/registry.json", &registry("/first"));
+    let port = free_port();
+    let server = Server::start(&env.path("www"), port);
+    let url = format!("http://127.0.0.1:{}/registry.json", server.port);
+    env.config(json!({"layers": [{"name": "team", "registry": url}]}));
+    assert_eq!(env.nixp(&["resolve", "foo"]).ok(), "path:/first\n");
+
+    // Fresh cache: an edit on the server is not seen, until `layers refresh`.
+    env.write("www/registry.json", &registry("/second"));
+    assert_eq!(env.nixp(&["resolve", "foo"]).ok(), "path:/first\n");
+    let r = env.nixp(&["layers", "refresh"]);
+    assert_eq!(r.ok(), "");
+    assert_eq!(r.stderr, "refreshed layer 'team'\n");
+    assert_eq!(env.nixp(&["resolve", "foo"]).ok(), "path:/second\n");
+
+    // With nix's tarball-ttl at 0 every run refetches: a corrupt body keeps
+    // the good cache, with a warning.
+    let conf = format!(
+        "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\ndownload-attempts = 1\nflake-registry = {}\ntarball-ttl = 0\n",
+        env.p("global-registry.json")
+    );
+    env.set_env("NIX_CONFIG", &conf);
+    env.write("www/registry.json", "{ not json");
+    let out = env.nixp(&["resolve", "foo"]);
+    assert_eq!(out.ok(), "path:/second\n");
+    assert!(
+        out.stderr
+            .starts_with("warning: layer 'team': cannot refresh"),
+        "{out:#?}"
+    );
+    assert!(out.stderr.contains("using the copy fetched"), "{out:#?}");
+
+    // The server gone: the stale cache is used, with a warning; `nixp
+    // layers` shows the cache's age and the last error.
+    drop(server);
+    let out = env.nixp(&["resolve", "foo"]);
+    assert_eq!(out.ok(), "path:/second\n");
+    assert!(
+        out.stderr.contains("cannot refresh") && out.stderr.contains("ago"),
+        "{out:#?}"
+    );
+    let v = env.nixp(&["layers", "--json"]).json();
+    assert!(v["layers"][0]["cache_age"].as_u64().is_some());
+    assert!(v["layers"][0]["last_error"].as_str().is_some(), "{v}");
+    let r = env.nixp(&["layers", "refresh", "team"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+}
+
+#[test]
+fn a_remote_layer_with_no_cache_and_no_server_is_skipped_with_a_warning() {
+    let Some(_) = real_nix() else { return };
+    let mut env = Env::new();
+    env.use_real_nix();
+    let url = format!("http://127.0.0.1:{}/registry.json", free_port());
+    env.flake("flakes/foo");
+    env.config(json!({"layers": [
+        {"name": "team", "registry": url},
+        {"name": "PKGS", "dir": env.p("flakes")},
+    ]}));
+    let out = env.nixp(&["resolve", "foo", "other"]);
+    assert_eq!(out.ok(), format!("{}\nother\n", env.p("flakes/foo")));
+    assert_eq!(
+        out.stderr.matches("warning: layer 'team'").count(),
+        1,
+        "{out:#?}"
+    );
+}
