@@ -71,6 +71,17 @@ fn word() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A dir layer PKGS holding `foo` and `bar`, and its stack.
+fn layer_holding_foo_and_bar() -> (tempfile::TempDir, Stack) {
+    let dir = tempfile::tempdir().unwrap();
+    for id in ["foo", "bar"] {
+        std::fs::create_dir_all(dir.path().join(id)).unwrap();
+        std::fs::write(dir.path().join(id).join("flake.nix"), "{}").unwrap();
+    }
+    let stack = stack(dir.path());
+    (dir, stack)
+}
+
 fn stack(dir: &std::path::Path) -> Stack {
     let layers = format!("PKGS={}", dir.display());
     let paths = nixp::config::Paths {
@@ -87,12 +98,7 @@ proptest! {
 
     #[test]
     fn rewriting_changes_only_held_references(words in prop::collection::vec(word(), 0..10)) {
-        let dir = tempfile::tempdir().unwrap();
-        for id in ["foo", "bar"] {
-            std::fs::create_dir_all(dir.path().join(id)).unwrap();
-            std::fs::write(dir.path().join(id).join("flake.nix"), "{}").unwrap();
-        }
-        let stack = stack(dir.path());
+        let (dir, stack) = layer_holding_foo_and_bar();
         let schema = Schema::builtin();
         let args: Vec<OsString> = words.iter().map(OsString::from).collect();
         let out = nixp::dropin::rewrite_line(&stack, &schema.root, &args, Depth::FirstHolder);
@@ -129,12 +135,7 @@ proptest! {
         ]),
         words in prop::collection::vec(word(), 0..8),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        for id in ["foo", "bar"] {
-            std::fs::create_dir_all(dir.path().join(id)).unwrap();
-            std::fs::write(dir.path().join(id).join("flake.nix"), "{}").unwrap();
-        }
-        let stack = stack(dir.path());
+        let (_dir, stack) = layer_holding_foo_and_bar();
         let schema = Schema::builtin();
         // Flags whose values are references stay references everywhere but
         // in `registry`; they are left out here.

@@ -42,6 +42,19 @@ struct CacheFile {
     error_at: Option<u64>,
 }
 
+impl CacheFile {
+    fn empty(source: &str) -> CacheFile {
+        CacheFile {
+            source: source.to_string(),
+            fetched: 0,
+            registry: None,
+            ids: None,
+            last_error: None,
+            error_at: None,
+        }
+    }
+}
+
 enum Loaded {
     Registry(RegistryLayer),
     Collection(Vec<String>),
@@ -182,28 +195,33 @@ impl RemoteLayer {
                 return self.stale(c, &e, now);
             }
         }
-        match self.fetch(force) {
-            Ok(mut fresh) => {
-                fresh.fetched = now;
-                let loaded = self.cached_data(&fresh).map_err(|e| self.unavailable(e))?;
-                self.write_cache(&fresh);
-                Ok(loaded)
-            }
-            Err(e) => {
-                let mut c = cached.unwrap_or_else(|| CacheFile {
-                    source: self.source.clone(),
-                    fetched: 0,
-                    registry: None,
-                    ids: None,
-                    last_error: None,
-                    error_at: None,
-                });
-                c.last_error = Some(e.clone());
-                c.error_at = Some(now);
-                self.write_cache(&c);
-                self.stale(&c, &e, now)
-            }
+        match self.fetch_and_store(cached, force, now) {
+            Ok(loaded) => Ok(loaded),
+            Err(failed) => self.stale(&failed.1, &failed.0, now),
         }
+    }
+
+    /// Fetches, and stores what was fetched, or the failure beside the
+    /// data the cache already had.
+    fn fetch_and_store(
+        &self,
+        cached: Option<CacheFile>,
+        force: bool,
+        now: u64,
+    ) -> Result<Loaded, Box<(String, CacheFile)>> {
+        let fetched = self.fetch(force).and_then(|mut fresh| {
+            fresh.fetched = now;
+            let loaded = self.cached_data(&fresh)?;
+            self.write_cache(&fresh);
+            Ok(loaded)
+        });
+        fetched.map_err(|e| {
+            let mut c = cached.unwrap_or_else(|| CacheFile::empty(&self.source));
+            c.last_error = Some(e.clone());
+            c.error_at = Some(now);
+            self.write_cache(&c);
+            Box::new((e, c))
+        })
     }
 
     /// The cached copy after a failed fetch, with a warning; or, with none,
@@ -279,14 +297,7 @@ impl RemoteLayer {
             .get("storePath")
             .and_then(Value::as_str)
             .ok_or("nix's answer has no storePath")?;
-        let mut c = CacheFile {
-            source: self.source.clone(),
-            fetched: 0,
-            registry: None,
-            ids: None,
-            last_error: None,
-            error_at: None,
-        };
+        let mut c = CacheFile::empty(&self.source);
         if self.kind == LayerKind::Collection {
             let mut ids: Vec<String> = std::fs::read_dir(store_path)
                 .map_err(|e| format!("cannot read '{store_path}': {e}"))?
@@ -312,22 +323,9 @@ impl RemoteLayer {
 
     /// Fetches now, whatever the cache's age (`nixp layers refresh`).
     pub fn refresh(&self) -> Result<(), String> {
-        match self.fetch(true) {
-            Ok(mut c) => {
-                c.fetched = now();
-                self.cached_data(&c)?;
-                self.write_cache(&c);
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(mut c) = self.read_cache() {
-                    c.last_error = Some(e.clone());
-                    c.error_at = Some(now());
-                    self.write_cache(&c);
-                }
-                Err(e)
-            }
-        }
+        self.fetch_and_store(self.read_cache(), true, now())
+            .map(|_| ())
+            .map_err(|failed| failed.0)
     }
 
     pub fn cache_info(&self) -> CacheInfo {
