@@ -171,19 +171,19 @@ impl RemoteLayer {
 
     fn loaded(&self) -> Result<&Loaded, LookupFailure> {
         self.loaded
-            .get_or_init(|| self.load(false))
+            .get_or_init(|| self.load())
             .as_ref()
             .map_err(Clone::clone)
     }
 
     /// The layer's data: the cache while it is fresh, else a fetch (or the
     /// stale cache, with a warning, when the fetch fails).
-    fn load(&self, force: bool) -> Result<Loaded, LookupFailure> {
+    fn load(&self) -> Result<Loaded, LookupFailure> {
         let cached = self.read_cache();
         let now = now();
         let ttl = tarball_ttl();
         let recent = |t: u64| now.saturating_sub(t) < ttl;
-        if !force && let Some(c) = &cached {
+        if let Some(c) = &cached {
             if recent(c.fetched)
                 && let Ok(l) = self.cached_data(c)
             {
@@ -195,7 +195,7 @@ impl RemoteLayer {
                 return self.stale(c, &e, now);
             }
         }
-        match self.fetch_and_store(cached, force, now) {
+        match self.fetch_and_store(cached, false, now) {
             Ok(loaded) => Ok(loaded),
             Err(failed) => self.stale(&failed.1, &failed.0, now),
         }
