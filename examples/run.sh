@@ -25,18 +25,28 @@ build-users-group =
 substituters =
 flake-registry = $tmp/global-registry.json"
 
-show() { sed -e "s|$examples|<examples>|g" -e "s|$tmp|<tmp>|g"; }
+# Paths shortened; nix 2.8's colours, and the generated flake's name (it
+# holds a fingerprint and a timestamp), replaced.
+show() {
+  sed -e "s|$examples|<examples>|g" -e "s|$tmp|<tmp>|g" -e 's/\x1b\[[0-9;]*m//g' \
+    -e 's|path:<tmp>/home/.cache/nixp/layers/\([A-Za-z0-9_-]*\)-[0-9a-f]*[^ ]*|<the flake of layer \1>|g'
+}
 # Prints the command (as `nixp ...`) and what it prints, less nix's progress
 # lines, which depend on what the store already holds.
 step() {
   local shown=("$@")
   [ "$1" = "$nixp" ] && shown[0]=nixp
   printf '$ %s\n' "${shown[*]}" | show
-  "$@" 2>&1 | { grep -v -e "^warning: Git tree .* is dirty$" -e "^building '" -e "^copying path" || true; } | show
+  "$@" 2>&1 | { grep -v -e "^warning: Git tree .* is dirty$" -e "^building '" -e "^copying path" -e "^evaluating '" -e "^warning: creating lock file" -e "^warning: updating lock file" -e "omitted (use '--legacy' to show)" || true; } | show
 }
 
 step "$nixp" layers
 step "$nixp" list
+# A whole layer is one flake too: its members' packages by member name.
+step "$nixp" flake show PKGS
+step "$nixp" search PKGS eevee
+step "$nixp" profile install --profile "$tmp/layer-profile" PKGS#blender.cycles
+step "$tmp/layer-profile/bin/cycles"
 step "$nixp" resolve hello#greeter greet tools#MAIN_PKG PKGS.blender#eevee nixpkgs#hello
 step "$nixp" profile install --profile "$tmp/profile" tools#MAIN_PKG
 step "$tmp/profile/bin/tool"

@@ -6,6 +6,7 @@
 #   scripts/bench.sh dropin    # issue 3: nixp in front of a nix that exits at once
 #   scripts/bench.sh complete  # issue 7: answering id completion
 #   scripts/bench.sh remote    # issue 5: a cached remote layer against a dir layer
+#   scripts/bench.sh layerflake # issue 8: a whole layer as one flake, cold and warm
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -60,9 +61,9 @@ bench_resolve() {
   rm -rf "$work/layers" "$XDG_CONFIG_HOME/nixp/config.json"
 }
 
-bench_dropin() {
-  command -v nix > /dev/null || { echo "the dropin benchmark needs the real nix for its schema dump" >&2; exit 1; }
-  echo "== a stub nix that exits at once (and answers the schema dump from a file)"
+# A nix that exits at once, and answers the schema dump from the real
+# nix's: $work/bin/nix.
+make_stub() {
   nix __dump-args > "$work/dump.json" 2> /dev/null
   cat > "$work/stub.c" <<'C'
 #include <stdio.h>
@@ -80,6 +81,12 @@ int main(int argc, char **argv) {
 C
   mkdir -p "$work/bin"
   gcc -O2 -DDUMP="\"$work/dump.json\"" -o "$work/bin/nix" "$work/stub.c"
+}
+
+bench_dropin() {
+  command -v nix > /dev/null || { echo "the dropin benchmark needs the real nix for its schema dump" >&2; exit 1; }
+  echo "== a stub nix that exits at once (and answers the schema dump from a file)"
+  make_stub
   mkdir -p "$work/flakes/foo" && : > "$work/flakes/foo/flake.nix"
   mkdir -p "$XDG_CONFIG_HOME/nixp"
   echo "{\"layers\": [{\"name\": \"PKGS\", \"dir\": \"$work/flakes\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
@@ -122,11 +129,39 @@ flake-registry = $work/empty-registry.json"
   rm -f "$XDG_CONFIG_HOME/nixp/config.json"
 }
 
+bench_layerflake() {
+  command -v nix > /dev/null || { echo "the layerflake benchmark needs the real nix" >&2; exit 1; }
+  echo '{"flakes": [], "version": 2}' > "$work/empty-registry.json"
+  export NIX_CONFIG="experimental-features = nix-command flakes
+sandbox = false
+build-users-group =
+substituters =
+flake-registry = $work/empty-registry.json"
+  for n in 10 50; do
+    rm -rf "$work/members" "$XDG_CACHE_HOME/nixp/layers"
+    for i in $(seq 1 "$n"); do
+      mkdir -p "$work/members/m$i"
+      printf '{ outputs = { self }: { packages.x86_64-linux.default = derivation { name = "m%s"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }; }; }\n' "$i" > "$work/members/m$i/flake.nix"
+    done
+    export NIXP_LAYERS="PKGS=$work/members"
+    start=$(date +%s%N)
+    "$NIXP" resolve PKGS > /dev/null
+    echo "== cold generation of the flake of a $n-member layer: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  done
+  echo "== warm nixp flake show PKGS (50 members), nixp's share: against the stub nix alone"
+  make_stub
+  PATH=$work/bin:$PATH NIXP_NIX=$work/bin/nix "$NIXP" flake show PKGS > /dev/null   # fills the schema cache
+  gen=$("$NIXP" resolve PKGS)
+  PATH=$work/bin:$PATH hf layerflake "$work/bin/nix flake show $gen" "$NIXP flake show PKGS"
+  unset NIXP_LAYERS NIX_CONFIG
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
   complete) bench_complete ;;
   remote) bench_remote ;;
-  all) bench_resolve; bench_dropin; bench_complete; bench_remote ;;
-  *) echo "usage: $0 [resolve|dropin|complete|remote]" >&2; exit 2 ;;
+  layerflake) bench_layerflake ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake]" >&2; exit 2 ;;
 esac

@@ -116,6 +116,7 @@ fn could_be_private(stack: &Stack, word: &OsString) -> bool {
         Kind::Indirect(ind) => {
             !stack.fallback()
                 || stack.claimer(&ind.id).is_some()
+                || stack.layers().iter().any(|l| l.name == ind.id)
                 || stack.layers().iter().any(|l| match l.source.lookup(&ind) {
                     Ok(Answer::Absent) | Err(LookupFailure::Unavailable(_)) => false,
                     Ok(_) | Err(LookupFailure::Error(_)) => true,

@@ -15,6 +15,7 @@ pub mod dropin;
 pub mod exit;
 pub mod flakeref;
 pub mod layer;
+mod layerflake;
 pub mod nix;
 pub mod nixreg;
 mod report;

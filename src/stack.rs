@@ -46,6 +46,8 @@ pub struct Stack {
     layers: Vec<Layer>,
     fallback: bool,
     warned: RefCell<Vec<bool>>,
+    /// nixp's cache directory (remote layers, whole-layer flakes).
+    cache: Option<std::path::PathBuf>,
 }
 
 /// How a reference was resolved.
@@ -209,6 +211,7 @@ impl Stack {
             layers,
             fallback: config.fallback,
             warned,
+            cache: config.paths.cache.clone(),
         }
     }
 
@@ -248,6 +251,29 @@ impl Stack {
         let parsed = flakeref::parse(word, pos);
         let mut trace = vec![];
         let result = match &parsed.kind {
+            // A layer's own name: the whole layer as one flake.
+            Kind::Indirect(ind)
+                if ind.reference.is_none()
+                    && ind.rev.is_none()
+                    && let Some(i) = self.layer_index(&ind.id) =>
+            {
+                crate::layerflake::ensure(self, i, self.cache.as_deref()).map(|dir| {
+                    trace.push(Step {
+                        reference: ind.id.clone(),
+                        layer: self.layers[i].name.clone(),
+                        kind: self.layers[i].source.kind(),
+                        verdict: Verdict::Won,
+                        detail: format!("the whole layer as one flake: {}", dir.display()),
+                    });
+                    Some(Resolved {
+                        base: format!("path:{}", dir.display()),
+                        target: Target::Dir(dir),
+                        dir: None,
+                        layer: Some(i),
+                        outcome: Outcome::Layer(self.layers[i].source.kind()),
+                    })
+                })
+            }
             Kind::Indirect(ind) => self
                 .resolve_indirect(ind, None, depth, &mut trace)
                 .map(Some),
@@ -543,7 +569,7 @@ impl Stack {
 
 /// `f` over every item, on as many threads as there are cores; results in
 /// the items' order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());

@@ -823,6 +823,7 @@ fn list_json_shape() {
                 {"layer": "B", "path": format!("{b}/my.flake"),
                  "reason": "'my.flake' is not a valid flake id"},
             ],
+            "layers": ["A", "R", "B"],
         })
     );
 }
@@ -890,6 +891,7 @@ fn list_text_is_a_header_then_sorted_rows() {
         format!("bar  B      -        {b}/bar\n"),
         format!("foo  A      B        {a}/foo\n"),
         format!("zed  B      -        {b}/zed\n"),
+        "whole layers as flakes: A, B\n".to_string(),
     ]
     .concat();
     assert_eq!(r.ok(), expected);

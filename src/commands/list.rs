@@ -31,10 +31,12 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
             .iter()
             .map(|s| json!({"layer": s.layer, "path": s.path, "reason": s.reason}))
             .collect();
+        let layers: Vec<&str> = stack.layers().iter().map(|l| l.name.as_str()).collect();
         writeln!(
             out,
-            "\n], \"skipped\": {}}}",
-            serde_json::Value::Array(skipped)
+            "\n], \"skipped\": {}, \"layers\": {}}}",
+            serde_json::Value::Array(skipped),
+            json!(layers)
         )?;
         return Ok(exit::OK);
     }
@@ -69,6 +71,11 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
             shadows(&l),
             reference(&l)
         )?;
+    }
+    // Every layer is also one flake by its name (`nixp flake show PKGS`).
+    if !stack.layers().is_empty() {
+        let names: Vec<&str> = stack.layers().iter().map(|l| l.name.as_str()).collect();
+        writeln!(out, "whole layers as flakes: {}", names.join(", "))?;
     }
     for s in &index.skipped {
         crate::report::warning(format_args!(

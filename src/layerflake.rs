@@ -1,0 +1,268 @@
+//! A whole layer as one flake: `PKGS`, `PKGS#blender.cycles`, `PKGS#foo`.
+//!
+//! nixp keeps a generated flake per layer under
+//! `$XDG_CACHE_HOME/nixp/layers/LAYER-FINGERPRINT/`, whose inputs are the
+//! layer's flakes and whose outputs expose them by member name, in a layout
+//! nix 2.8 and current nix both read:
+//!
+//! - `packages.SYSTEM.MEMBER`: the member's default package, with its other
+//!   packages as attributes (`PKGS#blender.cycles`), for members that have a
+//!   default package;
+//! - `packages.SYSTEM."MEMBER.PKG"`: every package of every member, so that
+//!   `nix flake show PKGS` shows them all in one tree and `nix search` finds
+//!   them;
+//! - `legacyPackages.SYSTEM.MEMBER.PKG`: the same, for `PKGS#tools.MAIN_PKG`
+//!   when `tools` has no default package;
+//! - `apps.SYSTEM.MEMBER` and `devShells.SYSTEM.MEMBER`: the member's
+//!   default app and dev shell (`nix run PKGS#foo`, `nix develop PKGS#foo`).
+//!
+//! The fingerprint covers the member list, their references and, for local
+//! members, the sizes and mtimes of their top-level entries: the flake is
+//! regenerated and relocked when it changes, and reused untouched (no nix
+//! call) otherwise. Generation happens in a temporary directory renamed into
+//! place; a member that fails to evaluate is left out and named.
+
+use crate::flakeref::Position;
+use crate::layer::{LayerKind, LookupFailure};
+use crate::stack::{Depth, Stack};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Bumped when the generated text changes, so old flakes are not reused.
+const GENERATOR: &str = "nixp-layer-flake-1";
+
+const SYSTEMS: &str = r#"[ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ]"#;
+
+const OUTPUTS: &str = r#"  outputs = { self, ... }@inputs:
+    let
+      members = builtins.removeAttrs inputs [ "self" ];
+      names = builtins.attrNames members;
+      forAll = f: builtins.listToAttrs (map (system: { name = system; value = f system; }) SYSTEMS);
+      keep = list: builtins.listToAttrs (builtins.filter (x: x.value != null) list);
+      pkgsOf = system: name: members.${name}.packages.${system} or { };
+      defaultOf = system: name:
+        (pkgsOf system name).default or (members.${name}.defaultPackage.${system} or null);
+    in {
+      packages = forAll (system: keep (builtins.concatMap (name:
+        let d = defaultOf system name; p = pkgsOf system name; in
+        [ { inherit name; value = if d == null then null else d // p; } ]
+        ++ map (pkg: { name = "${name}.${pkg}"; value = p.${pkg}; })
+          (builtins.filter (n: n != "default") (builtins.attrNames p))
+      ) names));
+      legacyPackages = forAll (system:
+        builtins.listToAttrs (map (name: { inherit name; value = pkgsOf system name; }) names));
+      apps = forAll (system: keep (map (name:
+        { inherit name; value = members.${name}.apps.${system}.default or null; }) names));
+      devShells = forAll (system: keep (map (name: {
+        inherit name;
+        value = members.${name}.devShells.${system}.default or (members.${name}.devShell.${system} or null);
+      }) names));
+    };
+"#;
+
+/// One member: its id and the reference nix fetches it by.
+struct Member {
+    id: String,
+    url: String,
+    /// A local directory, for the fingerprint.
+    dir: Option<PathBuf>,
+}
+
+/// The directory of the generated flake for layer `i`, generating it when
+/// the layer changed since the last time.
+pub fn ensure(stack: &Stack, i: usize, cache: Option<&Path>) -> Result<PathBuf, String> {
+    let layer = &stack.layers()[i];
+    let cache = cache
+        .ok_or("there is no cache directory to keep the layer's flake in (HOME is not set)")?;
+    let listing = match layer.source.list() {
+        Ok(l) => l,
+        Err(LookupFailure::Unavailable(u)) => return Err(u.message),
+        Err(LookupFailure::Error(e)) => return Err(e.0),
+    };
+    let mut members = vec![];
+    for id in listing.ids() {
+        let qualified = format!("{}.{id}", layer.name);
+        let r = stack.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder);
+        let Some(url) = r.output.filter(|_| r.error.is_none()) else {
+            crate::report::warning(format_args!(
+                "layer '{}': member '{id}' left out of the layer's flake: {}",
+                layer.name,
+                r.error.unwrap_or_default()
+            ));
+            continue;
+        };
+        let dir = (layer.source.kind() == LayerKind::Dir).then(|| PathBuf::from(&url));
+        let url = if dir.is_some() {
+            format!("path:{url}")
+        } else {
+            url
+        };
+        members.push(Member {
+            id: id.to_string(),
+            url,
+            dir,
+        });
+    }
+    let fp = fingerprint(&members);
+    let root = cache.join("layers");
+    let dir = root.join(format!("{}-{fp}", layer.name));
+    if dir.join("flake.lock").exists() {
+        return Ok(dir);
+    }
+    generate(&layer.name, &members, &root, &dir)?;
+    Ok(dir)
+}
+
+fn fingerprint(members: &[Member]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut eat = |s: &str| {
+        for b in s.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    };
+    eat(GENERATOR);
+    for m in members {
+        eat(&m.id);
+        eat(&m.url);
+        if let Some(d) = &m.dir {
+            let mut entries: Vec<String> = std::fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| {
+                    let md = e.metadata().ok()?;
+                    Some(format!(
+                        "{}:{}:{}.{}",
+                        e.file_name().to_string_lossy(),
+                        md.size(),
+                        md.mtime(),
+                        md.mtime_nsec()
+                    ))
+                })
+                .collect();
+            entries.sort();
+            entries.iter().for_each(|e| eat(e));
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn nix_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '$' => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Writes and locks the flake in a temporary directory, then renames it
+/// into place; members that fail to evaluate are left out, by name.
+fn generate(layer: &str, members: &[Member], root: &Path, dir: &Path) -> Result<(), String> {
+    let nix = crate::nix::locate().map_err(|e| format!("{e:#}"))?;
+    let checks = crate::stack::parallel_map(members, |m| evaluates(&nix, &m.url));
+    let mut inputs = String::new();
+    for (m, check) in members.iter().zip(checks) {
+        match check {
+            Ok(()) => inputs.push_str(&format!(
+                "    {}.url = {};\n",
+                nix_string(&m.id),
+                nix_string(&m.url)
+            )),
+            Err(e) => crate::report::warning(format_args!(
+                "layer '{layer}': member '{}' fails to evaluate, left out of the layer's flake: {e}",
+                m.id
+            )),
+        }
+    }
+    let text = format!(
+        "# Generated by nixp for layer '{layer}'; regenerated when the layer changes.\n{{\n  description = {};\n  inputs = {{\n{inputs}  }};\n{}}}\n",
+        nix_string(&format!("the flakes of layer {layer}")),
+        OUTPUTS.replace("SYSTEMS", SYSTEMS)
+    );
+    std::fs::create_dir_all(root)
+        .map_err(|e| format!("cannot create '{}': {e}", root.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".generating-")
+        .tempdir_in(root)
+        .map_err(|e| format!("cannot create a directory in '{}': {e}", root.display()))?;
+    crate::atomic::write(&tmp.path().join("flake.nix"), text.as_bytes())
+        .map_err(|e| format!("{e:#}"))?;
+    let out = Command::new(&nix)
+        .args([
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "flake",
+            "lock",
+        ])
+        .arg(format!("path:{}", tmp.path().display()))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run nix: {e}"))?;
+    if !out.status.success() || !tmp.path().join("flake.lock").exists() {
+        return Err(format!(
+            "cannot lock the layer's flake: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("nix failed")
+        ));
+    }
+    let tmp = tmp.keep();
+    if let Err(e) = std::fs::rename(&tmp, dir) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        // Another run generated the same flake first: that one is as good.
+        if !dir.join("flake.lock").exists() {
+            return Err(format!(
+                "cannot move the layer's flake into '{}': {e}",
+                dir.display()
+            ));
+        }
+    }
+    // Earlier generations of this layer's flake are no longer used.
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{layer}-")) && e.path() != dir {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether nix can evaluate a member's outputs (what `nix flake show` does).
+fn evaluates(nix: &Path, url: &str) -> Result<(), String> {
+    let out = Command::new(nix)
+        .args([
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "flake",
+            "show",
+            "--json",
+            url,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run nix: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    Err(err
+        .lines()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .unwrap_or("nix failed")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string())
+}

@@ -1,0 +1,164 @@
+//! A whole layer as one flake, with the real nix, offline: `flake show`,
+//! `search`, `profile install PKGS#member.pkg`, `run`, `develop`; a new
+//! member appears by itself; a broken member is named, not fatal.
+#![allow(clippy::unwrap_used)]
+mod common;
+use common::*;
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// PKGS holds `multi` (a default package, two more, a dev shell), `solo`
+/// (only MAIN_PKG) and `plain` (only a default package).
+fn setup() -> Option<Env> {
+    real_nix()?;
+    let mut env = Env::new();
+    env.use_real_nix();
+    env.real_flake_with(
+        "flakes/multi",
+        &[("default", "multi", "multi-default"), ("tool1", "tool1", "tool-one"), ("tool2", "tool2", "tool-two")],
+        r#"    devShells.x86_64-linux.default = derivation { name = "multi-dev"; system = "x86_64-linux"; builder = "/bin/bash"; outputs = [ "out" ]; MULTI_DEV = "yes"; args = [ "-c" "echo > $out" ]; };"#,
+    );
+    env.real_flake("flakes/solo", &[("MAIN_PKG", "solo-main", "solo-main")]);
+    env.real_flake("flakes/plain", &[("default", "plain", "plain-default")]);
+    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    Some(env)
+}
+
+fn packages(env: &Env) -> Vec<String> {
+    let out = env.nixp(&["flake", "show", "--json", "PKGS"]);
+    let v = out.json();
+    let mut names: Vec<String> = v["packages"]["x86_64-linux"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_layer_is_one_flake() {
+    let Some(env) = setup() else { return };
+    assert_eq!(
+        packages(&env),
+        [
+            "multi",
+            "multi.tool1",
+            "multi.tool2",
+            "plain",
+            "solo.MAIN_PKG"
+        ]
+    );
+    let found = strip_ansi(&env.nixp(&["search", "PKGS", "tool"]).stdout);
+    assert!(
+        found.contains("packages.x86_64-linux.multi.tool1"),
+        "{found}"
+    );
+    assert!(
+        found.contains("packages.x86_64-linux.multi.tool2"),
+        "{found}"
+    );
+
+    let profile = env.p("profile");
+    env.nixp(&[
+        "profile",
+        "install",
+        "--profile",
+        &profile,
+        "PKGS#multi.tool1",
+    ])
+    .ok();
+    let said = run(&mut std::process::Command::new(
+        env.path("profile/bin/tool1"),
+    ));
+    assert_eq!(said.stdout, "tool-one\n");
+    // A member with no default package, by its package's name.
+    let b = env
+        .nixp(&["build", "--no-link", "--json", "PKGS#solo.MAIN_PKG"])
+        .json();
+    let path = b[0]["outputs"]["out"].as_str().unwrap();
+    assert!(path.ends_with("-solo-main"), "{path}");
+    // A member's default package, its program, and its dev shell.
+    assert_eq!(
+        env.nixp(&["run", "PKGS#plain", "--", "x"]).ok(),
+        "plain-default\nx\n"
+    );
+    let dev = env.nixp(&["develop", "PKGS#multi", "-c", "sh", "-c", "echo $MULTI_DEV"]);
+    assert!(dev.stdout.ends_with("yes\n"), "{dev:#?}");
+}
+
+#[test]
+fn a_new_member_appears_and_an_unchanged_layer_costs_no_nix_call() {
+    let Some(env) = setup() else { return };
+    // Count the nix runs nixp makes itself (not the one it execs).
+    let real = real_nix().unwrap();
+    let log = env.p("nix-calls");
+    let wrapper = env.write(
+        "wrap/nix",
+        &format!(
+            "#!/bin/sh\necho \"$*\" >> '{log}'\nexec '{}' \"$@\"\n",
+            real.display()
+        ),
+    );
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let resolve = |env: &Env| {
+        run(env
+            .cmd()
+            .env("NIXP_NIX", &wrapper)
+            .args(["resolve", "PKGS"]))
+    };
+    let first = resolve(&env);
+    let generated = first.ok().trim().to_string();
+    assert!(generated.starts_with("path:"), "{first:#?}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains("flake lock"), "{calls}");
+    // Unchanged: the same flake, and nix is not asked anything.
+    let again = resolve(&env);
+    assert_eq!(again.ok().trim(), generated);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), calls);
+
+    env.real_flake("flakes/fourth", &[("default", "fourth", "fourth")]);
+    assert!(packages(&env).contains(&"fourth".to_string()));
+    let third = resolve(&env);
+    assert_ne!(
+        third.ok().trim(),
+        generated,
+        "a new member makes a new flake"
+    );
+}
+
+#[test]
+fn a_broken_member_is_named_and_the_others_stay() {
+    let Some(env) = setup() else { return };
+    env.write(
+        "flakes/broken/flake.nix",
+        "{ outputs = { self }: { packages.x86_64-linux.x = throw \"boom\"; }; ",
+    );
+    let out = env.nixp(&["flake", "show", "--json", "PKGS"]);
+    assert!(
+        out.stderr
+            .contains("warning: layer 'PKGS': member 'broken' fails to evaluate"),
+        "{out:#?}"
+    );
+    let v: Value = out.json();
+    assert!(v["packages"]["x86_64-linux"].get("multi").is_some(), "{v}");
+    assert!(v["packages"]["x86_64-linux"].get("broken").is_none(), "{v}");
+}
