@@ -82,6 +82,14 @@ pub fn ensure(stack: &Stack, i: usize, cache: Option<&Path>) -> Result<PathBuf, 
     };
     let mut members = vec![];
     for id in listing.ids() {
+        if id == "self" {
+            // A flake's inputs cannot be called `self`.
+            crate::report::warning(format_args!(
+                "layer '{}': member 'self' left out of the layer's flake (a flake input cannot be called 'self')",
+                layer.name
+            ));
+            continue;
+        }
         let qualified = format!("{}.{id}", layer.name);
         let r = stack.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder);
         let Some(url) = r.output.filter(|_| r.error.is_none()) else {
