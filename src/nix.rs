@@ -124,3 +124,23 @@ pub fn exec(nix: &Path, args: &[OsString], depth: u32) -> anyhow::Error {
         format!("cannot run nix '{}': {err}", nix.display()),
     )
 }
+
+/// Runs `nix ARGS` and reads what it prints as JSON; `None` when nix fails.
+pub fn json(nix: &Path, args: &[&str]) -> Option<serde_json::Value> {
+    let out = std::process::Command::new(nix)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(())?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// nix's settings, as `nix config show --json` prints them (`nix
+/// show-config --json` before 2.20).
+pub fn settings(nix: &Path) -> Option<serde_json::Value> {
+    let feature = ["--extra-experimental-features", "nix-command"];
+    json(nix, &[&feature[..], &["config", "show", "--json"]].concat())
+        .or_else(|| json(nix, &[&feature[..], &["show-config", "--json"]].concat()))
+}

@@ -5,9 +5,8 @@
 //! caches in `$XDG_CACHE_HOME/nix/flake-registry.json`). nixp never writes
 //! them and never asks them during resolution: nix does.
 
-use serde_json::Value;
+use crate::config::{abs_var, xdg};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// One of nix's registries.
 pub struct NixRegistry {
@@ -21,21 +20,16 @@ pub struct NixRegistry {
     pub disabled: bool,
 }
 
-fn abs_var(k: &str) -> Option<PathBuf> {
-    std::env::var_os(k)
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-}
-
-fn xdg(k: &str, fallback: &str) -> Option<PathBuf> {
-    abs_var(k).or_else(|| abs_var("HOME").map(|h| h.join(fallback)))
+/// nix's configuration directory: `$NIX_CONF_DIR`, else `/etc/nix`.
+pub fn conf_dir() -> PathBuf {
+    abs_var("NIX_CONF_DIR").unwrap_or_else(|| PathBuf::from("/etc/nix"))
 }
 
 /// nix's registries in nix's order (user, system, global); `nix` is asked
 /// for its `flake-registry` setting.
 pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
     let user = xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/registry.json"));
-    let conf_dir = abs_var("NIX_CONF_DIR").unwrap_or_else(|| PathBuf::from("/etc/nix"));
+    let conf_dir = conf_dir();
     let mut global = NixRegistry {
         name: "global",
         path: None,
@@ -79,23 +73,9 @@ pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
     ]
 }
 
-/// nix's `flake-registry` setting (`nix config show --json`, or
-/// `nix show-config --json` before 2.20).
+/// nix's `flake-registry` setting.
 fn flake_registry_setting(nix: &Path) -> Option<String> {
-    let ask = |args: &[&str]| -> Option<Value> {
-        let out = Command::new(nix)
-            .args(["--extra-experimental-features", "nix-command"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-        out.status.success().then_some(())?;
-        serde_json::from_slice(&out.stdout).ok()
-    };
-    let settings =
-        ask(&["config", "show", "--json"]).or_else(|| ask(&["show-config", "--json"]))?;
-    settings
+    crate::nix::settings(nix)?
         .get("flake-registry")?
         .get("value")?
         .as_str()

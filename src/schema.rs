@@ -14,7 +14,6 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
 
 /// One command (or the top level): its positionals, flags and subcommands.
 ///
@@ -47,8 +46,6 @@ pub struct Arg {
 /// The whole schema with where it came from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Schema {
-    /// `dump` (asked nix just now), `cache`, or `builtin`.
-    pub origin: String,
     pub root: Command,
 }
 
@@ -184,10 +181,7 @@ impl Schema {
     pub fn builtin() -> Schema {
         let mut root: Command = serde_json::from_str(BUILTIN).unwrap_or_default();
         root.fill_gaps();
-        Schema {
-            origin: "builtin".into(),
-            root,
-        }
+        Schema { root }
     }
 
     /// The schema in nix's dump (the tree `__dump-args` prints), with the
@@ -195,36 +189,19 @@ impl Schema {
     pub fn from_dump(tree: &Value) -> Option<Schema> {
         let mut root = Command::from_dump(tree)?;
         root.fill_gaps();
-        Some(Schema {
-            origin: "dump".into(),
-            root,
-        })
+        Some(Schema { root })
     }
 
     /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
     pub fn dump(nix: &Path) -> Option<Schema> {
-        let run = |args: &[&str]| -> Option<Value> {
-            let out = Process::new(nix)
-                .args(args)
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()?;
-            if !out.status.success() {
-                return None;
-            }
-            serde_json::from_slice(&out.stdout).ok()
-        };
-        let tree = match run(&["__dump-cli"]) {
+        let tree = match crate::nix::json(nix, &["__dump-cli"]) {
             Some(mut v) => v.get_mut("args").map(Value::take)?,
-            None => run(&["__dump-args"])?,
+            None => crate::nix::json(nix, &["__dump-args"])?,
         };
         let mut root = Schema::from_dump(&tree)?.root;
         // Settings' old names are flags too (recent nix), left out of the
         // dump: a boolean setting's take no value, the others one.
-        let feature = ["--extra-experimental-features", "nix-command"];
-        let settings = run(&[&feature[..], &["config", "show", "--json"]].concat())
-            .or_else(|| run(&[&feature[..], &["show-config", "--json"]].concat()));
+        let settings = crate::nix::settings(nix);
         for (_, setting) in settings.iter().filter_map(Value::as_object).flatten() {
             let arity = u32::from(!setting.get("value").is_some_and(Value::is_boolean));
             for alias in setting
@@ -238,10 +215,7 @@ impl Schema {
                 }
             }
         }
-        Some(Schema {
-            origin: "dump".into(),
-            root,
-        })
+        Some(Schema { root })
     }
 
     /// The schema for `nix`: from the cache, else from nix (and cached),
@@ -288,15 +262,14 @@ impl CacheKey {
         })
     }
 
-    /// A file name unique to this key (FNV-1a of its fields).
+    /// A file name unique to this key (a hash of its fields).
     fn file_name(&self) -> String {
-        let mut h: u64 = 0xcbf29ce484222325;
-        let text = format!("{}\0{}\0{}", self.path.display(), self.size, self.mtime_ns);
-        for b in text.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        format!("schema-v1-{h:016x}.json")
+        let path = self.path.to_string_lossy();
+        let (size, mtime) = (self.size.to_string(), self.mtime_ns.to_string());
+        format!(
+            "schema-v1-{}.json",
+            crate::fnv::hex([&*path, &size, &mtime])
+        )
     }
 }
 
@@ -309,10 +282,7 @@ struct CacheFile {
 fn read_cache(path: &Path, key: &CacheKey) -> Option<Schema> {
     let text = std::fs::read(path).ok()?;
     let file: CacheFile = serde_json::from_slice(&text).ok()?;
-    (file.key == *key).then(|| Schema {
-        origin: "cache".into(),
-        root: file.schema,
-    })
+    (file.key == *key).then_some(Schema { root: file.schema })
 }
 
 fn write_cache(path: &Path, key: &CacheKey, schema: &Schema) {

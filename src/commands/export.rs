@@ -78,65 +78,10 @@ fn nixos_module(entries: &[(String, Map<String, Value>)]) -> String {
     for (id, to) in entries {
         s.push_str(&format!(
             "    {} = {{ exact = false; to = {}; }};\n",
-            nix_string(id),
-            nix_value(&Value::Object(to.clone()))
+            crate::nixexpr::string(id),
+            crate::nixexpr::value(&Value::Object(to.clone()))
         ));
     }
     s.push_str("  };\n}\n");
     s
-}
-
-/// A JSON value as a Nix expression.
-fn nix_value(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => nix_string(s),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(nix_value).collect();
-            format!("[ {} ]", inner.join(" "))
-        }
-        Value::Object(m) => {
-            let inner: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{} = {};", nix_string(k), nix_value(v)))
-                .collect();
-            format!("{{ {} }}", inner.join(" "))
-        }
-    }
-}
-
-/// A Nix double-quoted string: `\`, `"` and `${` escaped.
-fn nix_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nix_strings_are_escaped() {
-        assert_eq!(nix_string(r#"a"b\c${d}$e"#), r#""a\"b\\c\${d}$e""#);
-        assert_eq!(
-            nix_value(&json!({"a": [1, true, null]})),
-            r#"{ "a" = [ 1 true null ]; }"#
-        );
-    }
 }

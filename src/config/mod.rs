@@ -71,13 +71,6 @@ impl Paths {
         };
         let system =
             var("NIXP_SYSTEM_CONFIG").unwrap_or_else(|| PathBuf::from("/etc/nixp/config.json"));
-        // XDG variables count only when absolute (as the XDG spec says); HOME too.
-        let abs = |k| {
-            std::env::var_os(k)
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-        };
-        let xdg = |k, fallback: &str| abs(k).or_else(|| abs("HOME").map(|h| h.join(fallback)));
         let user = var("NIXP_CONFIG").or_else(|| {
             xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nixp").join("config.json"))
         });
@@ -98,6 +91,19 @@ impl Paths {
             )
         })
     }
+}
+
+/// An environment variable naming an absolute path (the XDG spec ignores
+/// relative ones; nixp does the same for HOME).
+pub(crate) fn abs_var(k: &str) -> Option<PathBuf> {
+    std::env::var_os(k)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+/// An XDG base directory: `$VAR`, else `$HOME/FALLBACK`.
+pub(crate) fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
+    abs_var(var).or_else(|| abs_var("HOME").map(|h| h.join(fallback)))
 }
 
 /// A config file as written.

@@ -139,11 +139,7 @@ pub fn collection_target(source: &str) -> Result<Target, String> {
 
 impl RemoteLayer {
     pub fn new(name: &str, kind: LayerKind, source: &str, cache_dir: Option<&Path>) -> RemoteLayer {
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in format!("{kind}\0{source}").bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
+        let h = crate::fnv::hex([kind.as_str(), source]);
         RemoteLayer {
             name: name.to_string(),
             kind,
@@ -151,7 +147,7 @@ impl RemoteLayer {
             base: (kind == LayerKind::Collection)
                 .then(|| collection_target(source).ok())
                 .flatten(),
-            cache: cache_dir.map(|d| d.join("remote").join(format!("{kind}-{h:016x}.json"))),
+            cache: cache_dir.map(|d| d.join("remote").join(format!("{kind}-{h}.json"))),
             loaded: OnceLock::new(),
         }
     }
@@ -349,17 +345,9 @@ fn tarball_ttl() -> u64 {
             (k.trim() == "tarball-ttl").then(|| v.trim().parse::<u64>().ok())?
         })
     };
-    let abs = |k: &str| {
-        std::env::var_os(k)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    let user = abs("XDG_CONFIG_HOME")
-        .or_else(|| abs("HOME").map(|h| h.join(".config")))
-        .map(|c| c.join("nix/nix.conf"));
-    let system = abs("NIX_CONF_DIR")
-        .unwrap_or_else(|| PathBuf::from("/etc/nix"))
-        .join("nix.conf");
+    // Read from the files, not asked of nix: this runs on every run.
+    let user = crate::config::xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/nix.conf"));
+    let system = crate::nixreg::conf_dir().join("nix.conf");
     std::env::var("NIX_CONFIG")
         .ok()
         .and_then(|t| from(&t))
