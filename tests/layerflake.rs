@@ -5,7 +5,6 @@
 mod common;
 use common::*;
 use serde_json::{Value, json};
-use std::os::unix::fs::PermissionsExt;
 
 fn strip_ansi(s: &str) -> String {
     let mut out = String::new();
@@ -109,16 +108,8 @@ fn the_layer_is_one_flake() {
 fn a_new_member_appears_and_an_unchanged_layer_costs_no_nix_call() {
     let Some(env) = setup() else { return };
     // Count the nix runs nixp makes itself (not the one it execs).
-    let real = real_nix().unwrap();
     let log = env.p("nix-calls");
-    let wrapper = env.write(
-        "wrap/nix",
-        &format!(
-            "#!/bin/sh\necho \"$*\" >> '{log}'\nexec '{}' \"$@\"\n",
-            real.display()
-        ),
-    );
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = env.logging_nix("nix-calls");
     let resolve = |env: &Env| {
         run(env
             .cmd()

@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use serde_json::json;
-use std::os::unix::fs::PermissionsExt;
 
 /// A sandbox whose layer PKGS holds `foo`, while nix's own user registry
 /// maps `foo` to a different flake (`public/foo`) and holds `other`.
@@ -122,16 +121,8 @@ fn nix_symlink_to_nixp_ahead_of_the_real_nix() {
 #[test]
 fn schema_is_dumped_once_per_nix_binary_and_cached() {
     let Some(env) = setup() else { return };
-    let real = real_nix().unwrap();
     let log = env.p("dumps");
-    let wrapper = env.write(
-        "wrap/nix",
-        &format!(
-            "#!/bin/sh\ncase \"$1\" in __dump-*) echo \"$1\" >> '{log}';; esac\nexec '{}' \"$@\"\n",
-            real.display()
-        ),
-    );
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = env.logging_nix("dumps");
     let explain = |env: &Env| {
         run(env
             .cmd()

@@ -269,6 +269,22 @@ impl Env {
         self.real_flake_with(rel, packages, "")
     }
 
+    /// A `nix` that appends each of its command lines to the file `log`
+    /// and runs the real nix: for `NIXP_NIX`, to count the calls nixp makes.
+    pub fn logging_nix(&self, log: &str) -> PathBuf {
+        let real = real_nix().unwrap();
+        let wrapper = self.write(
+            "logging/nix",
+            &format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+                self.p(log),
+                real.display()
+            ),
+        );
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        wrapper
+    }
+
     /// Builds `reference` with the real nix and returns the `out` path.
     pub fn nix_build(&self, reference: &str) -> String {
         let b = run(self
