@@ -13,6 +13,7 @@ mod complete;
 pub mod config;
 pub mod dropin;
 pub mod exit;
+pub mod flakeinputs;
 pub mod flakeref;
 mod fnv;
 pub mod layer;
