@@ -26,6 +26,7 @@ pub mod rewrite;
 pub mod schema;
 pub mod stack;
 pub mod target;
+pub mod want;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -8,6 +8,9 @@
 //! stands in. A corrupt or unwritable cache never breaks a run. What the dump
 //! leaves out (command aliases, flag aliases, `-j`) is added here from a
 //! small built-in list.
+//!
+//! nix's `system` setting (the platform `packages.<system>` is looked up
+//! for) is read with the dump and cached beside the schema.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,10 +46,12 @@ pub struct Arg {
     pub arity: Option<u32>,
 }
 
-/// The whole schema with where it came from.
+/// The whole schema, with nix's `system` setting.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Schema {
     pub root: Command,
+    /// nix's `system` setting, when nix told it.
+    pub system: Option<String>,
 }
 
 /// Command aliases nix does not list in its dump: (parent command path,
@@ -181,7 +186,7 @@ impl Schema {
     pub fn builtin() -> Schema {
         let mut root: Command = serde_json::from_str(BUILTIN).unwrap_or_default();
         root.fill_gaps();
-        Schema { root }
+        Schema { root, system: None }
     }
 
     /// The schema in nix's dump (the tree `__dump-args` prints), with the
@@ -189,7 +194,7 @@ impl Schema {
     pub fn from_dump(tree: &Value) -> Option<Schema> {
         let mut root = Command::from_dump(tree)?;
         root.fill_gaps();
-        Some(Schema { root })
+        Some(Schema { root, system: None })
     }
 
     /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
@@ -215,7 +220,24 @@ impl Schema {
                 }
             }
         }
-        Some(Schema { root })
+        let system = settings
+            .as_ref()
+            .and_then(|s| s.pointer("/system/value"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Some(Schema { root, system })
+    }
+
+    /// The platform nix evaluates for: its `system` setting, else the one
+    /// nixp was built for (nix's names: `x86_64-linux`, `aarch64-darwin`).
+    pub fn system(&self) -> String {
+        self.system.clone().unwrap_or_else(|| {
+            let os = match std::env::consts::OS {
+                "macos" => "darwin",
+                os => os,
+            };
+            format!("{}-{os}", std::env::consts::ARCH)
+        })
     }
 
     /// The schema for `nix`: from the cache, else from nix (and cached),
@@ -267,7 +289,7 @@ impl CacheKey {
         let path = self.path.to_string_lossy();
         let (size, mtime) = (self.size.to_string(), self.mtime_ns.to_string());
         format!(
-            "schema-v1-{}.json",
+            "schema-v2-{}.json",
             crate::fnv::hex([&*path, &size, &mtime])
         )
     }
@@ -277,18 +299,23 @@ impl CacheKey {
 struct CacheFile {
     key: CacheKey,
     schema: Command,
+    system: Option<String>,
 }
 
 fn read_cache(path: &Path, key: &CacheKey) -> Option<Schema> {
     let text = std::fs::read(path).ok()?;
     let file: CacheFile = serde_json::from_slice(&text).ok()?;
-    (file.key == *key).then_some(Schema { root: file.schema })
+    (file.key == *key).then_some(Schema {
+        root: file.schema,
+        system: file.system,
+    })
 }
 
 fn write_cache(path: &Path, key: &CacheKey, schema: &Schema) {
     let file = CacheFile {
         key: key.clone(),
         schema: schema.root.clone(),
+        system: schema.system.clone(),
     };
     if let Ok(text) = serde_json::to_vec(&file) {
         // A cache that cannot be written only costs a dump next time.
