@@ -1,35 +1,74 @@
-//! The indirect flake ids a local flake uses as inputs, found without nix:
-//! from `flake.lock`, and from `flake.nix` by a small, forgiving parser of
-//! Nix that keeps attrsets and string literals and skips any other value.
-//! Nothing is evaluated, so computed inputs (`inputs = import ./x.nix;`,
-//! interpolated names or urls) are not seen. Bad input gives fewer ids.
+//! Local flakes and the indirect references their inputs use, found
+//! without nix: which directory a command-line reference names, and the
+//! `id[/ref][/rev]` of its indirect inputs, from `flake.lock` and from
+//! `flake.nix` by a small, forgiving parser of Nix that keeps attrsets and
+//! string literals and skips any other value. Nothing is evaluated, so
+//! computed inputs (`inputs = import ./x.nix;`, interpolated names or urls)
+//! are not seen. Bad input gives fewer references, never an error.
 
-use crate::flakeref::is_flake_id;
+use crate::flakeref::{self, Kind, Position, is_flake_id};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The ids of the indirect inputs a local flake uses: from flake.lock's
-/// nodes whose "original" has type "indirect" (every node, so inputs of
-/// inputs count), and from flake.nix's `inputs` (read, not evaluated).
-/// Sorted, deduplicated. Missing/unreadable/malformed files give no ids
-/// (never an error, never a panic).
-pub fn indirect_ids(flake_dir: &Path) -> Vec<String> {
-    let read = |name: &str| std::fs::read_to_string(flake_dir.join(name)).ok();
-    indirect_ids_from(read("flake.nix").as_deref(), read("flake.lock").as_deref())
+/// The local flake directory a reference names, if it names one: a path
+/// (`.`, `./x`, `/abs`) or a `path:`/`git+file:` URL, with a `?dir=`
+/// applied. Like nix, a directory without a flake.nix means the nearest
+/// one above it that has one, not past a git checkout's root.
+pub fn local_flake(word: &str) -> Option<PathBuf> {
+    let parsed = flakeref::parse(word, Position::FlakeUrl);
+    let base = word.split('#').next().unwrap_or_default();
+    let (text, query) = base.split_once('?').unwrap_or((base, ""));
+    let path = match parsed.kind {
+        Kind::Path => text,
+        Kind::Url => text
+            .strip_prefix("path:")
+            .or_else(|| text.strip_prefix("git+file://"))
+            .or_else(|| text.strip_prefix("git+file:"))?,
+        _ => return None,
+    };
+    let mut dir = std::env::current_dir()
+        .ok()?
+        .join(flakeref::percent_decode(path));
+    if let Some(sub) = query.split('&').find_map(|kv| kv.strip_prefix("dir=")) {
+        dir.push(flakeref::percent_decode(sub));
+    }
+    // `/x/.` and `/x/./y` name `/x` and `/x/y`.
+    let dir: PathBuf = dir.components().collect();
+    let mut at = dir.as_path();
+    loop {
+        if at.join("flake.nix").is_file() {
+            return Some(at.to_path_buf());
+        }
+        if at.join(".git").exists() {
+            return None;
+        }
+        at = at.parent()?;
+    }
 }
 
-/// The same from texts (either may be None), for tests and callers that already read the files.
-pub fn indirect_ids_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> Vec<String> {
-    let mut ids = flake_nix.map(nix_ids).unwrap_or_default();
-    ids.extend(flake_lock.map(lock_ids).unwrap_or_default());
-    ids.retain(|id| id != "self");
+/// The indirect references (`id[/ref][/rev]`) a local flake's inputs use:
+/// from flake.lock's nodes whose "original" is indirect (every node, so
+/// inputs of inputs count), and from flake.nix's `inputs` (read, not
+/// evaluated). Sorted, deduplicated. Missing, unreadable or malformed
+/// files give none (never an error, never a panic).
+pub fn indirect_refs(flake_dir: &Path) -> Vec<String> {
+    let read = |name: &str| std::fs::read_to_string(flake_dir.join(name)).ok();
+    indirect_refs_from(read("flake.nix").as_deref(), read("flake.lock").as_deref())
+}
+
+/// The same from the files' texts (either may be missing).
+pub fn indirect_refs_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> Vec<String> {
+    let mut ids = flake_nix.map(nix_refs).unwrap_or_default();
+    ids.extend(flake_lock.map(lock_refs).unwrap_or_default());
+    ids.retain(|r| r.split('/').next() != Some("self"));
     ids.sort();
     ids.dedup();
     ids
 }
 
-/// The id of an indirect flake reference (`foo`, `foo/ref/rev`, `flake:foo?dir=x`).
-fn indirect_id(url: &str) -> Option<&str> {
+/// An indirect flake reference as `id[/ref][/rev]` (`foo`, `foo/ref/rev`,
+/// `flake:foo?dir=x` is `foo`).
+fn indirect_ref(url: &str) -> Option<&str> {
     let body = url.strip_prefix("flake:");
     if body.is_none() && url.contains('?') {
         return None; // a path with a query
@@ -37,18 +76,25 @@ fn indirect_id(url: &str) -> Option<&str> {
     let body = body.unwrap_or(url).split('?').next().unwrap_or_default();
     let (id, rest) = body.split_once('/').unwrap_or((body, ""));
     let ref_char = |c: u8| c.is_ascii_alphanumeric() || b"_./@+-".contains(&c);
-    (is_flake_id(id) && rest.bytes().all(ref_char)).then_some(id)
+    (is_flake_id(id) && rest.bytes().all(ref_char)).then_some(body)
 }
 
-/// flake.lock: `original.id` of the nodes whose `original.type` is indirect.
-fn lock_ids(src: &str) -> Vec<String> {
+/// flake.lock: `id[/ref][/rev]` of the nodes whose `original` is indirect.
+fn lock_refs(src: &str) -> Vec<String> {
     let lock: serde_json::Value = serde_json::from_str(src).unwrap_or_default();
     let nodes = lock.get("nodes").and_then(|n| n.as_object()).into_iter();
     let id = |node: &serde_json::Value| {
         let original = node.get("original")?;
         (original.get("type")?.as_str()? == "indirect").then_some(())?;
         let id = original.get("id")?.as_str()?;
-        is_flake_id(id).then(|| id.to_string())
+        let mut r = is_flake_id(id).then(|| id.to_string())?;
+        for k in ["ref", "rev"] {
+            if let Some(v) = original.get(k).and_then(|v| v.as_str()) {
+                r.push('/');
+                r.push_str(v);
+            }
+        }
+        Some(r)
     };
     nodes.flat_map(|n| n.values()).filter_map(id).collect()
 }
@@ -63,8 +109,8 @@ struct Input {
     skip: bool,
 }
 
-/// flake.nix: the ids of its indirect inputs.
-fn nix_ids(src: &str) -> Vec<String> {
+/// flake.nix: its indirect inputs, as `id[/ref][/rev]`.
+fn nix_refs(src: &str) -> Vec<String> {
     let mut inputs: BTreeMap<Vec<String>, Input> = BTreeMap::new();
     for (path, val) in top_bindings(src) {
         let mut names = Vec::new();
@@ -89,7 +135,7 @@ fn nix_ids(src: &str) -> Vec<String> {
     }
     let id = |(names, input): (&Vec<String>, &Input)| match (&input.url, names.as_slice()) {
         _ if input.skip => None,
-        (Some(url), _) => url.as_deref().and_then(indirect_id).map(str::to_string),
+        (Some(url), _) => url.as_deref().and_then(indirect_ref).map(str::to_string),
         (None, [name]) if is_flake_id(name) => Some(name.clone()),
         (None, _) => None,
     };
@@ -341,11 +387,11 @@ mod tests {
     /// One case a line: `flake.nix => ids` (`\n` stands for a newline).
     const CASES: &str = r#"
 { inputs.foo.url = "foo"; inputs.bar = { url = "flake:bar"; flake = true; }; } => bar foo
-{ inputs = { foo.url = "foo/main"; bar = { url = "github:o/r"; }; baz.follows = "foo"; }; } => foo
+{ inputs = { foo.url = "foo/main"; bar = { url = "github:o/r"; }; baz.follows = "foo"; }; } => foo/main
 { inputs.qux.flake = false; inputs.e = {}; inputs.e.flake = true; } => e qux
 { inputs.foo.inputs.bar.url = "baz"; } => baz foo
-{ inputs.a.url = "x:y"; inputs.a.inputs.b.url = "c/d"; inputs.a.inputs.n.follows = "n"; } => c
-# a comment\nrec { inputs."my-input".url = "my-input"; inputs = rec { a.url = ''a/b''; }; } => a my-input
+{ inputs.a.url = "x:y"; inputs.a.inputs.b.url = "c/d"; inputs.a.inputs.n.follows = "n"; } => c/d
+# a comment\nrec { inputs."my-input".url = "my-input"; inputs = rec { a.url = ''a/b''; }; } => a/b my-input
 { inputs.self = {}; inputs."9x".flake = false; inputs.f = { url = "f"; follows = "g"; }; } =>
 { inputs.imp = import ./x.nix; inputs.s = "s"; inherit (x) inputs; inputs.u.url = github:o/r; } =>
 { inputs = import ./inputs.nix; outputs = { foo }: { inputs.foo.url = "foo"; }; } =>
@@ -365,7 +411,7 @@ mod tests {
     fn flake_nix_inputs() {
         for case in CASES.lines().filter(|l| !l.is_empty()) {
             let (src, want) = case.rsplit_once(" =>").unwrap();
-            let got = indirect_ids_from(Some(&src.replace("\\n", "\n")), None);
+            let got = indirect_refs_from(Some(&src.replace("\\n", "\n")), None);
             assert_eq!(got.join(" "), want.trim(), "{case}");
         }
     }
@@ -375,10 +421,13 @@ mod tests {
         let refs = "a a/main flake:a flake:a?dir=x flake:a/v1.2?dir=x nixpkgs/nixos-23.11
             a/m/0123456789abcdef0123456789abcdef01234567 github:o/r path:./x ./x /abs a?dir=x
             git+https://x 1a a/b#c";
-        let id = |u| indirect_id(u).unwrap_or("-");
+        let id = |u| indirect_ref(u).unwrap_or("-");
         let got: Vec<_> = refs.split_whitespace().map(id).collect();
-        assert_eq!(got.join(" "), "a a a a a nixpkgs a - - - - - - - -");
-        assert_eq!((indirect_id(""), indirect_id("flake:")), (None, None));
+        assert_eq!(
+            got.join(" "),
+            "a a/main a a a/v1.2 nixpkgs/nixos-23.11 a/m/0123456789abcdef0123456789abcdef01234567 - - - - - - - -"
+        );
+        assert_eq!((indirect_ref(""), indirect_ref("flake:")), (None, None));
     }
 
     const FLAKE: &str = r#"{
@@ -402,34 +451,39 @@ mod tests {
 
     #[test]
     fn lock_and_files() {
-        assert_eq!(indirect_ids_from(None, Some(LOCK)), ["deep", "nixpkgs"]);
+        assert_eq!(indirect_refs_from(None, Some(LOCK)), ["deep", "nixpkgs/n"]);
         for bad in r#"|{|[]|null|{"nodes": []}|{"nodes": {"a": 1}}"#.split('|') {
-            assert!(indirect_ids_from(None, Some(bad)).is_empty(), "{bad}");
+            assert!(indirect_refs_from(None, Some(bad)).is_empty(), "{bad}");
         }
         let dir = tempfile::tempdir().unwrap();
-        assert!(indirect_ids(dir.path()).is_empty());
+        assert!(indirect_refs(dir.path()).is_empty());
         std::fs::write(dir.path().join("flake.nix"), FLAKE).unwrap();
         std::fs::write(dir.path().join("flake.lock"), LOCK).unwrap();
-        assert_eq!(indirect_ids(dir.path()), ["deep", "my-tools", "nixpkgs"]);
+        assert_eq!(
+            indirect_refs(dir.path()),
+            ["deep", "my-tools", "nixpkgs/n", "nixpkgs/nixos-23.11"]
+        );
     }
 
     #[test]
     fn prefixes_and_deep_nesting() {
         for (n, _) in FLAKE.char_indices() {
-            let ids = indirect_ids_from(Some(&FLAKE[..n]), None);
-            let ok = |id: &String| ["my-tools", "nixpkgs", "utils"].contains(&id.as_str());
+            let ids = indirect_refs_from(Some(&FLAKE[..n]), None);
+            let ok = |id: &String| {
+                ["my-tools", "nixpkgs", "nixpkgs/nixos-23.11", "utils"].contains(&id.as_str())
+            };
             assert!(ids.iter().all(ok), "{n}: {ids:?}"); // `utils = {` may end a prefix
         }
         for nest in ["{ b = ", "\"${"] {
             let src = format!("{{ inputs.z = {{}}; a = {}", nest.repeat(500));
-            assert_eq!(indirect_ids_from(Some(&src), None), ["z"]);
+            assert_eq!(indirect_refs_from(Some(&src), None), ["z"]);
         }
     }
 
     proptest! {
         #[test]
         fn never_panics(s in r#"(.|[{}\[\]();=."'$\\#/* a-z\n])*"#) {
-            let _ = indirect_ids_from(Some(&s), Some(&s));
+            let _ = indirect_refs_from(Some(&s), Some(&s));
         }
     }
 }
