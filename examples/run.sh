@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 export HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_CACHE_HOME=$tmp/home/.cache
 export NIXP_SYSTEM_CONFIG=$tmp/no-system-config.json
-export NIXP_LAYERS="PKGS=$examples/flakes:team=$examples/team-registry.json"
+export NIXP_LAYERS="PKGS=$examples/flakes:team=$examples/team-registry.json:extra=$examples/extra-flakes"
 mkdir -p "$HOME"
 echo '{"flakes": [], "version": 2}' > "$tmp/global-registry.json"
 # nix as root on a fresh Debian (apt-get install nix-bin): no daemon, no
@@ -25,10 +25,10 @@ build-users-group =
 substituters =
 flake-registry = $tmp/global-registry.json"
 
-# Paths shortened; nix 2.8's colours, and the generated flake's name (it
-# holds a fingerprint and a timestamp), replaced.
+# Paths shortened (the real nix's too); nix 2.8's colours, and the generated
+# flake's name (it holds a fingerprint and a timestamp), replaced.
 show() {
-  sed -e "s|$examples|<examples>|g" -e "s|$tmp|<tmp>|g" -e 's/\x1b\[[0-9;]*m//g' \
+  sed -e "s|$examples|<examples>|g" -e "s|$tmp|<tmp>|g" -e 's/\x1b\[[0-9;]*m//g' -e 's|^/[^ ]*/nix |nix |' \
     -e 's|path:<tmp>/home/.cache/nixp/layers/\([A-Za-z0-9_-]*\)-[0-9a-f]*[^ ]*|<the flake of layer \1>|g'
 }
 # Prints the command (as `nixp ...`) and what it prints, less nix's progress
@@ -52,3 +52,13 @@ step "$nixp" profile install --profile "$tmp/profile" tools#MAIN_PKG
 step "$tmp/profile/bin/tool"
 step "$nixp" run greet -- Ann
 step "$nixp" run PKGS.blender#eevee
+# Two layers hold tools: the first one whose flake provides the target wins.
+step "$nixp" resolve tools#MAIN_PKG tools#lint
+step "$nixp" run tools#lint
+step "$nixp" list --outputs hello tools
+# Your own flake (copied, since nix writes its flake.lock) with the input
+# hello: locked to the private hello.
+cp -r "$examples/app" "$tmp/app"
+step "$nixp" explain profile install --profile "$tmp/app-profile" "$tmp/app"
+step "$nixp" profile install --profile "$tmp/app-profile" "$tmp/app"
+step "$tmp/app-profile/bin/greeter" Bo

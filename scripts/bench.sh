@@ -7,6 +7,7 @@
 #   scripts/bench.sh complete  # issue 7: answering id completion
 #   scripts/bench.sh remote    # issue 5: a cached remote layer against a dir layer
 #   scripts/bench.sh layerflake # issue 8: a whole layer as one flake, cold and warm
+#   scripts/bench.sh outputs   # issue 4: output-aware choice among 2 and 8 holders
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -129,14 +130,20 @@ flake-registry = $work/empty-registry.json"
   rm -f "$XDG_CONFIG_HOME/nixp/config.json"
 }
 
-bench_layerflake() {
-  command -v nix > /dev/null || { echo "the layerflake benchmark needs the real nix" >&2; exit 1; }
+# The real nix as root, offline: no daemon, no substituters, no global
+# registry to download.
+offline_nix() {
   echo '{"flakes": [], "version": 2}' > "$work/empty-registry.json"
   export NIX_CONFIG="experimental-features = nix-command flakes
 sandbox = false
 build-users-group =
 substituters =
 flake-registry = $work/empty-registry.json"
+}
+
+bench_layerflake() {
+  command -v nix > /dev/null || { echo "the layerflake benchmark needs the real nix" >&2; exit 1; }
+  offline_nix
   for n in 10 50; do
     rm -rf "$work/members" "$XDG_CACHE_HOME/nixp/layers"
     for i in $(seq 1 "$n"); do
@@ -156,12 +163,51 @@ flake-registry = $work/empty-registry.json"
   unset NIXP_LAYERS NIX_CONFIG
 }
 
+bench_outputs() {
+  command -v nix > /dev/null || { echo "the outputs benchmark needs the real nix" >&2; exit 1; }
+  offline_nix
+  mkdir -p "$XDG_CONFIG_HOME/nixp"
+  for n in 2 8; do
+    # n layers hold foo; only the last one's provides MAIN_PKG, so every
+    # candidate is probed.
+    rm -rf "$work/holders"
+    local spec=()
+    for ((i = 1; i <= n; i++)); do
+      mkdir -p "$work/holders/l$i/foo"
+      local pkg=other
+      ((i == n)) && pkg=MAIN_PKG
+      printf '{ outputs = { self }: { packages.x86_64-linux.%s = derivation { name = "p%s"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }; }; }\n' "$pkg" "$i" > "$work/holders/l$i/foo/flake.nix"
+      spec+=("{\"name\": \"L$i\", \"dir\": \"$work/holders/l$i\"}")
+    done
+    (IFS=,; echo "{\"layers\": [${spec[*]}]}") > "$XDG_CONFIG_HOME/nixp/config.json"
+    "$NIXP" resolve --for flake foo > /dev/null   # nothing to probe; warms the disk
+    local times=()
+    for run in 1 2 3 4 5; do
+      rm -rf "$XDG_CACHE_HOME/nixp/outputs"
+      local start=$(date +%s%N)
+      "$NIXP" resolve foo#MAIN_PKG > /dev/null
+      times+=($(( ($(date +%s%N) - start) / 1000000 )))
+    done
+    echo "== cold output-aware resolution, $n holders, each probed by nix concurrently: ${times[*]} ms (5 runs)"
+  done
+  echo "== warm output-aware resolution among 8 holders (answers cached)"
+  hf outputs /bin/true "$NIXP resolve foo#MAIN_PKG"
+  echo "== warm drop-in among 8 holders: nixp in front of a nix that exits at once"
+  make_stub
+  "$NIXP" resolve foo#MAIN_PKG > /dev/null
+  NIXP_NIX=$work/bin/nix "$NIXP" build foo#MAIN_PKG   # fills the stub's schema cache
+  NIXP_NIX=$work/bin/nix hf outputs-dropin "$work/bin/nix build $work/holders/l8/foo#MAIN_PKG" "$NIXP build foo#MAIN_PKG"
+  rm -f "$XDG_CONFIG_HOME/nixp/config.json"
+  unset NIX_CONFIG
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
   complete) bench_complete ;;
   remote) bench_remote ;;
   layerflake) bench_layerflake ;;
-  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake ;;
-  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake]" >&2; exit 2 ;;
+  outputs) bench_outputs ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs]" >&2; exit 2 ;;
 esac

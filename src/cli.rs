@@ -95,6 +95,16 @@ pub struct ResolveArgs {
     /// Print each layer's answer on stderr
     #[arg(long)]
     pub explain: bool,
+    /// Resolve as this nix command would: when several layers hold an id,
+    /// the first whose flake provides what the command looks for wins.
+    /// Default: `build` for a reference with a #fragment, `flake` (the
+    /// first holder, nothing evaluated) for one without
+    #[arg(
+        long = "for",
+        value_name = "COMMAND",
+        value_parser = ["build", "run", "develop", "search", "flake"]
+    )]
+    pub for_command: Option<String>,
     /// Flake references, as they would stand on nix's command line
     #[arg(required = true, value_name = "REF")]
     pub refs: Vec<String>,
@@ -168,6 +178,13 @@ pub struct ListArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    /// Show each winning flake's outputs for the current system, as nix
+    /// evaluates them
+    #[arg(long)]
+    pub outputs: bool,
+    /// Only these ids (default: every id)
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
 }
 
 #[cfg(test)]

@@ -7,14 +7,17 @@
 
 use crate::config::Config;
 use crate::exit;
+use crate::flakeinputs::local_flake;
 use crate::flakeref::{self, Kind, Position};
 use crate::layer::{Answer, LookupFailure};
+use crate::outputs::Prober;
 use crate::rewrite::{self, Stop};
-use crate::schema::{Command, Schema};
+use crate::schema::Schema;
 use crate::stack::{Depth, Resolution, Stack};
+use crate::want::Search;
 use anyhow::Result;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What nixp will run.
 pub struct Plan {
@@ -25,6 +28,9 @@ pub struct Plan {
     pub resolutions: Vec<Resolution>,
     /// Why the command line cannot be run (each an `error:` line).
     pub errors: Vec<String>,
+    /// `--override-flake` pairs added for private inputs of local flakes:
+    /// (flake directory, id, reference).
+    pub overrides: Vec<(PathBuf, String, String)>,
 }
 
 /// Plans a nix command line (argv without argv[0]).
@@ -37,6 +43,7 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         args,
         resolutions: vec![],
         errors: vec![],
+        overrides: vec![],
     };
     // nix's completion protocol echoes words back as typed: rewriting them
     // would break it (and fail on partial words with the fallback off).
@@ -44,14 +51,19 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         return Ok(plan);
     }
     let stack = Stack::new(config);
-    if !plan.args.iter().any(|a| could_be_private(&stack, a)) {
+    if !plan.args.iter().any(|a| could_be_private(&stack, a))
+        && !local_flakes(&plan.args)
+            .iter()
+            .any(|d| uses_private_inputs(&stack, d))
+    {
         return Ok(plan);
     }
     let schema = Schema::load(&plan.nix, config.paths.cache.as_deref());
-    let rewritten = rewrite_line(&stack, &schema.root, &plan.args, depth_mode);
+    let rewritten = rewrite_line(&stack, &schema, &plan.nix, &plan.args, depth_mode);
     plan.args = rewritten.args;
     plan.resolutions = rewritten.resolutions;
     plan.errors = rewritten.errors;
+    plan.overrides = rewritten.overrides;
     Ok(plan)
 }
 
@@ -60,6 +72,8 @@ pub struct Rewritten {
     pub args: Vec<OsString>,
     pub resolutions: Vec<Resolution>,
     pub errors: Vec<String>,
+    /// (flake directory, id, reference) of each `--override-flake` added.
+    pub overrides: Vec<(PathBuf, String, String)>,
 }
 
 /// Reads `args` with the schema `root` and resolves the references in it
@@ -67,7 +81,8 @@ pub struct Rewritten {
 /// as it went in.
 pub fn rewrite_line(
     stack: &Stack,
-    root: &Command,
+    schema: &Schema,
+    nix: &Path,
     args: &[OsString],
     depth_mode: Depth,
 ) -> Rewritten {
@@ -75,22 +90,62 @@ pub fn rewrite_line(
         args: vec![],
         resolutions: vec![],
         errors: vec![],
+        overrides: vec![],
     };
-    let reading = rewrite::read(root, args);
+    let reading = rewrite::read(&schema.root, args);
+    // `--system` on the command line is the system nix looks outputs up for.
+    let system = reading.system.clone().unwrap_or_else(|| schema.system());
+    stack.set_prober(
+        Prober::new(nix.to_path_buf(), system, stack.cache()).refreshing(reading.refresh),
+    );
     let mut replacements = vec![];
+    // The flakes nix will evaluate or lock: for their private inputs.
+    let mut flakes: Vec<String> = vec![];
     for slot in &reading.slots {
         let Some(word) = args[slot.index].to_str() else {
             continue;
         };
-        let res = stack.resolve(word, slot.position, depth_mode);
+        let search = Search::of(
+            &reading.command,
+            slot.flag.as_deref(),
+            slot.positional && slot.position == Position::Installable,
+        );
+        let res = stack.resolve_for(word, slot.position, depth_mode, search);
         if let Some(e) = &res.error {
             out.errors.push(format!("cannot resolve '{word}': {e}"));
-        } else if res.rewritten()
-            && let Some(o) = &res.output
-        {
-            replacements.push((slot.index, o.clone()));
+        } else if let Some(o) = &res.output {
+            if res.rewritten() {
+                replacements.push((slot.index, o.clone()));
+            }
+            if slot.positional {
+                flakes.push(o.clone());
+            }
         }
         out.resolutions.push(res);
+    }
+    if reading.override_flake {
+        // Past an unknown flag, nixp cannot tell whether a flake is named.
+        if flakes.is_empty() && implicit_dot(&reading) && reading.stop == Stop::None {
+            flakes.push(".".into());
+        }
+        let given = given_overrides(args);
+        let mut dirs: Vec<PathBuf> = flakes.iter().filter_map(|w| local_flake(w)).collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            match stack.input_overrides(&dir) {
+                Ok(pairs) => {
+                    for (from, r) in pairs {
+                        if !given.contains(&id_of(&from))
+                            && !out.overrides.iter().any(|o| o.1 == from)
+                        {
+                            out.overrides.push((dir.clone(), from, r));
+                        }
+                    }
+                }
+                Err(e) => out.errors.push(e),
+            }
+        }
     }
     if let Stop::UnknownFlag { at, flag } = &reading.stop {
         for word in args.iter().skip(at + 1) {
@@ -104,7 +159,43 @@ pub fn rewrite_line(
         }
     }
     out.args = rewrite::substitute(args, &replacements);
+    let inserted = out
+        .overrides
+        .iter()
+        .flat_map(|(_, id, r)| ["--override-flake", id, r].map(OsString::from));
+    let at = reading.command_end.min(out.args.len());
+    out.args.splice(at..at, inserted);
     out
+}
+
+/// Whether nix reads the flake in `.` when no reference is given: commands
+/// that take installables or flake URLs, `nix flake update` (whose
+/// positionals are input names since 2.19) and `nix fmt`.
+fn implicit_dot(reading: &rewrite::Reading) -> bool {
+    let command: Vec<&str> = reading.command.iter().map(String::as_str).collect();
+    let flake_flag = reading
+        .slots
+        .iter()
+        .any(|s| s.flag.as_deref() == Some("flake"));
+    !flake_flag
+        && (reading.takes_refs || matches!(command.as_slice(), ["flake", "update"] | ["fmt"]))
+}
+
+/// The ids the user overrides with `--override-flake` already: for these,
+/// the user's word wins.
+fn given_overrides(args: &[OsString]) -> Vec<String> {
+    args.windows(2)
+        .filter(|w| w[0] == "--override-flake")
+        .filter_map(|w| w[1].to_str().map(id_of))
+        .collect()
+}
+
+/// The id of an indirect reference (`foo/v1` → `foo`), else the word.
+fn id_of(r: &str) -> String {
+    match flakeref::parse(r, Position::FlakeUrl).kind {
+        Kind::Indirect(ind) => ind.id,
+        _ => r.to_string(),
+    }
 }
 
 /// The cheap check of the fast path: could this word name a private id?
@@ -126,6 +217,28 @@ fn could_be_private(stack: &Stack, word: &OsString) -> bool {
     }
 }
 
+/// The local flakes a command line may make nix read, for the fast path:
+/// `.` and every word that names one (not knowing the command yet).
+fn local_flakes(args: &[OsString]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::iter::once(".")
+        .chain(args.iter().filter_map(|a| a.to_str()))
+        .filter(|w| !w.starts_with('-'))
+        .filter_map(|w| match flakeref::parse(w, Position::FlakeUrl).kind {
+            Kind::Path | Kind::Url => local_flake(w),
+            _ => None,
+        })
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+/// Whether nixp answers for an indirect input of a local flake.
+fn uses_private_inputs(stack: &Stack, dir: &Path) -> bool {
+    crate::flakeinputs::indirect_refs(dir)
+        .iter()
+        .any(|r| stack.answers_for(r))
+}
+
 /// The plan for people: the exact command line, then each rewrite's trace.
 pub fn describe(plan: &Plan, fallback: bool) -> String {
     let mut words = vec![plan.nix.to_string_lossy().into_owned()];
@@ -138,6 +251,12 @@ pub fn describe(plan: &Plan, fallback: bool) -> String {
         .filter(|r| r.rewritten() || r.error.is_some())
     {
         s.push_str(&crate::commands::explain_resolution(r, fallback));
+    }
+    for (dir, id, r) in &plan.overrides {
+        s.push_str(&format!(
+            "input '{id}' of flake '{}' -> {r} (--override-flake)\n",
+            dir.display()
+        ));
     }
     s
 }

@@ -242,12 +242,5 @@ fn evaluates(nix: &Path, url: &str) -> Result<(), String> {
     if out.status.success() {
         return Ok(());
     }
-    let err = String::from_utf8_lossy(&out.stderr);
-    Err(err
-        .lines()
-        .find(|l| l.trim_start().starts_with("error:"))
-        .unwrap_or("nix failed")
-        .trim()
-        .trim_start_matches("error: ")
-        .to_string())
+    Err(crate::nix::error_line(&out.stderr))
 }

@@ -21,6 +21,7 @@ mod layerflake;
 pub mod nix;
 mod nixexpr;
 pub mod nixreg;
+pub mod outputs;
 mod report;
 pub mod rewrite;
 pub mod schema;

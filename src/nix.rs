@@ -144,3 +144,16 @@ pub fn settings(nix: &Path) -> Option<serde_json::Value> {
     json(nix, &[&feature[..], &["config", "show", "--json"]].concat())
         .or_else(|| json(nix, &[&feature[..], &["show-config", "--json"]].concat()))
 }
+
+/// The line of nix's stderr that says what went wrong (its first `error:`
+/// line, without the prefix), else its last line.
+pub fn error_line(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    text.lines()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("nix failed")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}

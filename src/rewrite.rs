@@ -54,6 +54,8 @@ pub struct Slot {
     pub position: Position,
     /// True for a positional, false for a flag value.
     pub positional: bool,
+    /// The flag whose value it is (long name), for a flag value.
+    pub flag: Option<String>,
 }
 
 /// Where the command line stops being understood.
@@ -72,6 +74,19 @@ pub struct Reading {
     pub slots: Vec<Slot>,
     /// The command path, e.g. `["flake", "show"]`; empty if none.
     pub command: Vec<String>,
+    /// The index of the first argument after the command path: where flags
+    /// of the command can be added.
+    pub command_end: usize,
+    /// Whether the command takes flake references as positionals (and so
+    /// reads `.` when none is given).
+    pub takes_refs: bool,
+    /// Whether the command takes `--override-flake` (it evaluates or locks
+    /// a flake).
+    pub override_flake: bool,
+    /// The system asked for with `--system S` or `--option system S`.
+    pub system: Option<String>,
+    /// `--refresh` (or `--option tarball-ttl 0`): nix fetches anew.
+    pub refresh: bool,
     pub stop: Stop,
 }
 
@@ -131,6 +146,9 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut dash_dash = false;
     let mut known = true;
     let mut stop = Stop::None;
+    let mut command_end = 0;
+    let mut system = None;
+    let mut refresh = false;
     while let Some(tok) = queue.pop_front() {
         if !dash_dash && tok.text == "--" {
             dash_dash = true;
@@ -156,6 +174,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             // The values are taken as they are, whatever they look like.
             let count = arity.map_or(queue.len(), |n| (n as usize).min(queue.len()));
             let ref_value = REF_FLAGS.iter().find(|(n, _, _)| *n == name);
+            let mut values = vec![];
             for v in 0..count {
                 let Some(value) = queue.pop_front() else {
                     break;
@@ -168,8 +187,18 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                         index,
                         position: *pos,
                         positional: false,
+                        flag: Some(name.clone()),
                     });
                 }
+                values.push(value.text);
+            }
+            match (name.as_str(), values.as_slice()) {
+                ("system", [s]) => system = Some(s.clone()),
+                ("option", [k, s]) if k == "system" => system = Some(s.clone()),
+                ("refresh", []) => refresh = true,
+                ("tarball-ttl", [v]) if v == "0" => refresh = true,
+                ("option", [k, v]) if k == "tarball-ttl" && v == "0" => refresh = true,
+                _ => {}
             }
             continue;
         }
@@ -185,6 +214,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                     expected = labels(&sub);
                     subs.push(sub);
                     taken = 0;
+                    command_end = tok.origin + 1;
                 }
                 None => {
                     known = false;
@@ -201,6 +231,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                 index,
                 position: *pos,
                 positional: true,
+                flag: None,
             });
         }
         taken += 1;
@@ -209,15 +240,34 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             taken = 0;
         }
     }
-    if names.first().is_some_and(|c| c == "registry") || !known {
+    let registry = names.first().is_some_and(|c| c == "registry");
+    if registry || !known {
         slots.clear();
     }
     if non_flake {
         slots.retain(|s| !s.positional);
     }
+    let command = subs.last();
+    let takes_refs = known
+        && !registry
+        && !non_flake
+        && command.is_some_and(|c| {
+            c.args
+                .iter()
+                .any(|a| REF_LABELS.iter().any(|(l, _)| *l == a.label))
+        });
+    let override_flake = known
+        && !registry
+        && command.is_some()
+        && find_flag(root, &subs, "--override-flake").is_some();
     Reading {
         slots,
         command: names,
+        command_end,
+        takes_refs,
+        override_flake,
+        system,
+        refresh,
         stop,
     }
 }

@@ -160,6 +160,24 @@ impl Target {
         m
     }
 
+    /// The directory the target is on this machine, with `dir` applied: a
+    /// `dir` layer's flake, a `path` target, a `git+file` checkout.
+    pub fn local_dir(&self, dir: Option<&str>) -> Option<PathBuf> {
+        let base = match self {
+            Target::Dir(p) => p.clone(),
+            Target::Attrs(a) => match str_attr(a, "type")? {
+                "path" => PathBuf::from(str_attr(a, "path")?),
+                "git" => PathBuf::from(str_attr(a, "url")?.strip_prefix("file://")?),
+                _ => return None,
+            },
+            Target::Indirect(_) => return None,
+        };
+        Some(match dir {
+            Some(d) => join_subdir(&base, d),
+            None => base,
+        })
+    }
+
     /// Writes the target as a reference for nix's command line, with `dir`
     /// (a subdirectory) applied. `Indirect` renders as `flake:id...`.
     pub fn render(&self, dir: Option<&str>) -> Result<String, String> {
@@ -198,7 +216,7 @@ fn command_line_path(p: &Path) -> Result<&str, String> {
 }
 
 /// The git checkout a directory is in, and its path inside it.
-fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
+pub(crate) fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
     let mut root = dir;
     loop {
         if root.join(".git").exists() {

@@ -44,8 +44,8 @@ fn pretty(v: &Value) -> String {
 
 // 1. Order -----------------------------------------------------------------
 
-#[test]
-fn first_layer_in_config_order_wins() {
+/// Layers A and B (dir layers, in that order), both holding an empty `foo`.
+fn foo_in_a_and_b() -> Env {
     let env = Env::new();
     env.flake("a/foo");
     env.flake("b/foo");
@@ -53,7 +53,14 @@ fn first_layer_in_config_order_wins() {
         {"name": "A", "dir": env.p("a")},
         {"name": "B", "dir": env.p("b")},
     ]}));
-    let r = env.nixp(&["resolve", "foo#pkg"]);
+    env
+}
+
+#[test]
+fn first_layer_in_config_order_wins() {
+    let env = foo_in_a_and_b();
+    // As a flake (nothing evaluated): the order alone decides.
+    let r = env.nixp(&["resolve", "--for", "flake", "foo#pkg"]);
     assert_eq!(r.ok(), format!("{}/foo#pkg\n", env.p("a")));
     assert_eq!(r.stderr, "");
 
@@ -61,7 +68,7 @@ fn first_layer_in_config_order_wins() {
         {"name": "B", "dir": env.p("b")},
         {"name": "A", "dir": env.p("a")},
     ]}));
-    let r = env.nixp(&["resolve", "foo#pkg"]);
+    let r = env.nixp(&["resolve", "--for", "flake", "foo#pkg"]);
     assert_eq!(r.ok(), format!("{}/foo#pkg\n", env.p("b")));
     assert_eq!(r.stderr, "");
 }
@@ -256,9 +263,37 @@ fn registry_cycle_is_an_error() {
     assert!(err.contains("cycle"), "{err}");
     assert_eq!(
         err,
-        "error: cannot resolve 'a': cycle detected in the layers for 'a' (more than 100 rounds)\n"
+        "error: cannot resolve 'a': cycle detected in the layers for 'a' (it comes back to 'b')\n"
     );
     assert_eq!(r.stdout, "");
+}
+
+#[test]
+fn a_cycle_through_several_holders_ends_at_once() {
+    // Two layers map a -> b and b -> a: following every holder of every
+    // round would branch without end; the first reference seen twice stops it.
+    let env = Env::new();
+    let flakes = json!([
+        entry("a", json!({"type": "indirect", "id": "b"})),
+        entry("b", json!({"type": "indirect", "id": "a"})),
+    ]);
+    let r1 = registry(&env, "r1.json", flakes.clone());
+    let r2 = registry(&env, "r2.json", flakes);
+    env.config(json!({"layers": [{"name": "R1", "registry": r1}, {"name": "R2", "registry": r2}]}));
+    // No nix is needed to find that out.
+    let r = run(env
+        .cmd()
+        .env("NIXP_NIX", "/nonexistent/nix")
+        .args(["resolve", "a#x"]));
+    let err = r.fails_with(1);
+    assert!(
+        err.starts_with("error: cannot resolve 'a#x': cannot tell whether the first layers holding 'a' provide 'x' for this system"),
+        "{err}"
+    );
+    assert!(
+        err.contains("layer 'R1' cannot be resolved: cycle detected in the layers for 'a' (it comes back to 'b')"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -665,17 +700,13 @@ fn layers_remove() {
 
 #[test]
 fn resolve_json_shape() {
-    let env = Env::new();
-    env.flake("a/foo");
-    env.flake("b/foo");
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    let env = foo_in_a_and_b();
     let (a, b) = (env.p("a"), env.p("b"));
     let r = env.nixp(&[
         "resolve",
         "--json",
+        "--for",
+        "flake",
         "foo#pkg",
         "nixpkgs",
         "github:a/b#c",
@@ -1003,4 +1034,46 @@ fn closed_stderr_is_not_a_crash() {
         String::from_utf8_lossy(&out.stdout),
         format!("{}\nbar\n", env.p("flakes/foo"))
     );
+}
+
+#[test]
+fn choosing_by_outputs_without_nix_is_a_clear_error() {
+    let env = foo_in_a_and_b();
+    let r = run(env
+        .cmd()
+        .env("NIXP_NIX", "/nonexistent/nix")
+        .args(["resolve", "foo#pkg"]));
+    assert_eq!(
+        r.fails_with(1),
+        "error: cannot resolve 'foo#pkg': cannot ask nix which layer's flake provides it: cannot run nix '/nonexistent/nix': it does not exist\n"
+    );
+}
+
+#[test]
+fn list_can_be_limited_to_some_ids() {
+    let env = Env::new();
+    for f in ["a/foo", "a/bar", "b/foo"] {
+        env.flake(f);
+    }
+    env.config(json!({"layers": [
+        {"name": "A", "dir": env.p("a")},
+        {"name": "B", "dir": env.p("b")},
+    ]}));
+    let r = env.nixp(&["list", "foo"]);
+    assert_eq!(
+        r.ok(),
+        format!(
+            "ID   LAYER  SHADOWS  REFERENCE\nfoo  A      B        {}/foo\nwhole layers as flakes: A, B\n",
+            env.p("a")
+        )
+    );
+    let r = env.nixp(&["list", "--json", "bar", "nope"]);
+    assert_eq!(r.fails_with(1), "error: no layer holds 'nope'\n");
+    let ids: Vec<String> = r.json()["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["bar"]);
 }

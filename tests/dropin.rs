@@ -442,3 +442,188 @@ fn completion_requests_nixp_cannot_answer_reach_nix_unchanged() {
     assert_eq!(out.ok(), "stub-nix\n");
     assert_eq!(env.nix_argv(), ["build", "nixpk"]);
 }
+
+// Private inputs of local flakes --------------------------------------------
+
+/// `app/` is a local flake whose inputs are `foo` (held by PKGS), `nixpkgs`
+/// (held by no layer) and, through its flake.lock, `bar` (an input of an
+/// input, held by PKGS).
+fn app(env: &Env) {
+    env.write(
+        "app/flake.nix",
+        r#"{
+  # inputs.blender.url = "blender";  (a comment: not an input)
+  inputs.foo.url = "flake:foo";
+  inputs.nixpkgs.url = "nixpkgs/nixos-23.11";
+  outputs = { self, foo, nixpkgs }: { };
+}
+"#,
+    );
+    env.write(
+        "app/flake.lock",
+        r#"{"nodes": {"root": {"inputs": {"foo": "foo"}},
+  "foo": {"inputs": {"bar": "bar"}, "original": {"type": "indirect", "id": "foo"}},
+  "bar": {"original": {"type": "indirect", "id": "bar"}}},
+ "root": "root", "version": 7}"#,
+    );
+}
+
+/// `cmd`, then the overrides nixp adds for `app`'s private inputs, then `rest`.
+fn over(env: &Env, cmd: &[&str], rest: &[&str]) -> Vec<String> {
+    let f = |id: &str| env.p(&format!("flakes/{id}"));
+    let added = ["--override-flake".into(), "bar".into(), f("bar")]
+        .into_iter()
+        .chain(["--override-flake".into(), "foo".into(), f("foo")]);
+    cmd.iter()
+        .map(|s| s.to_string())
+        .chain(added)
+        .chain(rest.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+#[test]
+fn private_inputs_of_a_local_flake_are_overridden_for_nix() {
+    let env = setup();
+    app(&env);
+    let f = |id: &str| env.p(&format!("flakes/{id}"));
+    let over = |rest: &[&str], cmd: &[&str]| over(&env, cmd, rest);
+    let app = env.p("app");
+    assert_eq!(
+        argv(&env, &format!("build {app}#x")),
+        over(&[&format!("{app}#x")], &["build"])
+    );
+    assert_eq!(
+        argv(&env, &format!("--option cores 1 run {app} -- foo")),
+        over(&[&app, "--", "foo"], &["--option", "cores", "1", "run"])
+    );
+    assert_eq!(
+        argv(&env, &format!("flake lock {app}")),
+        over(&[&app], &["flake", "lock"])
+    );
+    // The user's own override wins.
+    assert_eq!(
+        argv(
+            &env,
+            &format!("build --override-flake foo /elsewhere {app}")
+        ),
+        [
+            "build",
+            "--override-flake",
+            "bar",
+            &f("bar"),
+            "--override-flake",
+            "foo",
+            "/elsewhere",
+            &app
+        ]
+    );
+    // Commands that neither evaluate nor lock a flake are left alone.
+    let line = format!("registry add foo {app}");
+    assert_eq!(argv(&env, &line), shell_words::split(&line).unwrap());
+}
+
+#[test]
+fn the_flake_in_the_current_directory_counts_when_none_is_named() {
+    let env = setup();
+    app(&env);
+    // From a directory below the flake: nix looks upward for flake.nix.
+    std::fs::create_dir_all(env.path("app/deeper")).unwrap();
+    // (command line, how many words name the command)
+    let cases: [(&[&str], usize); 3] = [
+        (&["build"], 1),
+        (&["flake", "update"], 2),
+        (&["develop", "-c", "true"], 1),
+    ];
+    for (line, n) in cases {
+        let out = run(env.cmd().current_dir(env.path("app/deeper")).args(line));
+        assert_eq!(out.code, 0, "{out:#?}");
+        assert_eq!(env.nix_argv(), over(&env, &line[..n], &line[n..]));
+    }
+    // `nix build nixpkgs#hello` reads no local flake.
+    let out = run(env
+        .cmd()
+        .current_dir(env.path("app"))
+        .args(["build", "nixpkgs#hello"]));
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(env.nix_argv(), ["build", "nixpkgs#hello"]);
+}
+
+#[test]
+fn a_flake_without_private_inputs_takes_the_fast_path() {
+    let env = setup();
+    env.write(
+        "app/flake.nix",
+        "{ inputs.nixpkgs.url = \"nixpkgs\"; outputs = _: { }; }\n",
+    );
+    let out = run(env
+        .cmd()
+        .current_dir(env.path("app"))
+        .args(["build", ".#x"]));
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(env.nix_argv(), ["build", ".#x"]);
+    // The schema was never needed.
+    assert_eq!(env.nix_dumps(), 0);
+}
+
+#[test]
+fn a_claimed_input_its_layer_lacks_is_an_error() {
+    let env = setup();
+    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes"), "ids": ["acme-*"]}]}));
+    env.write(
+        "app/flake.nix",
+        "{ inputs.acme-lib.url = \"acme-lib\"; outputs = _: { }; }\n",
+    );
+    let out = env.nixp(&["build", &env.p("app")]);
+    let err = out.fails_with(1);
+    assert!(
+        err.starts_with(&format!("error: cannot resolve input 'acme-lib' of flake '{}': layer 'PKGS' does not hold 'acme-lib', and it claims 'acme-lib' (acme-*)", env.p("app"))),
+        "{err}"
+    );
+    assert!(!env.nix_ran());
+}
+
+#[test]
+fn inputs_no_layer_holds_are_left_to_nix_even_with_the_fallback_off() {
+    let env = setup();
+    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}], "fallback": false}));
+    app(&env);
+    let app = env.p("app");
+    assert_eq!(
+        argv(&env, &format!("build {app}")),
+        over(&env, &["build"], &[&app])
+    );
+}
+
+#[test]
+fn an_input_with_a_ref_is_overridden_as_written() {
+    // A registry layer with an entry for `tools/v1` only (exact): the
+    // input `tools/v1` is resolved as written, and passed to nix as
+    // written, so nix matches it and carries no ref onto the target.
+    let env = setup();
+    let reg = env.write(
+        "team.json",
+        &json!({"version": 2, "flakes": [{
+            "from": {"type": "indirect", "id": "tools", "ref": "v1"},
+            "to": {"type": "git", "url": "https://example.org/tools.git", "ref": "release-1"},
+            "exact": true
+        }]})
+        .to_string(),
+    );
+    env.config(json!({"layers": [{"name": "team", "registry": reg}]}));
+    env.write(
+        "app/flake.nix",
+        "{ inputs.tools.url = \"flake:tools/v1\"; outputs = _: { }; }\n",
+    );
+    let app = env.p("app");
+    assert_eq!(
+        argv(&env, &format!("flake lock {app}")),
+        [
+            "flake",
+            "lock",
+            "--override-flake",
+            "tools/v1",
+            "git+https://example.org/tools.git?ref=release-1",
+            &app
+        ]
+    );
+}

@@ -101,7 +101,7 @@ proptest! {
         let (dir, stack) = layer_holding_foo_and_bar();
         let schema = Schema::builtin();
         let args: Vec<OsString> = words.iter().map(OsString::from).collect();
-        let out = nixp::dropin::rewrite_line(&stack, &schema.root, &args, Depth::FirstHolder);
+        let out = nixp::dropin::rewrite_line(&stack, &schema, std::path::Path::new("nix"), &args, Depth::FirstHolder);
         prop_assert_eq!(out.args.len(), args.len());
         for (before, after) in args.iter().zip(&out.args) {
             if before == after {
@@ -144,7 +144,7 @@ proptest! {
                 .contains(&w.as_str())
         });
         let args: Vec<OsString> = prefix.iter().map(|w| w.to_string()).chain(words).map(OsString::from).collect();
-        let out = nixp::dropin::rewrite_line(&stack, &schema.root, &args, Depth::FirstHolder);
+        let out = nixp::dropin::rewrite_line(&stack, &schema, std::path::Path::new("nix"), &args, Depth::FirstHolder);
         // After the prefix, nix reads no word as a flake reference.
         prop_assert_eq!(&out.args[prefix.len()..], &args[prefix.len()..]);
     }

@@ -4,6 +4,7 @@
 use crate::cli::ListArgs;
 use crate::config::Config;
 use crate::exit;
+use crate::outputs::{Offer, Probe};
 use crate::stack::{Listed, Stack};
 use anyhow::Result;
 use serde_json::json;
@@ -13,9 +14,22 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
     let stack = Stack::new(config);
     let index = stack.index();
     let name = |i: usize| stack.layers()[i].name.as_str();
+    let ids = &args.ids;
+    let wanted = |id: &str| ids.is_empty() || ids.iter().any(|i| i == id);
+    let mut code = exit::OK;
+    for id in ids {
+        if !index.contains(id) {
+            crate::report::error(format_args!("no layer holds '{id}'"));
+            code = exit::RESOLVE;
+        }
+    }
+    if args.outputs {
+        let listed: Vec<Listed> = stack.listed_where(&index, wanted).collect();
+        return Ok(outputs(&stack, listed, args.json, out)?.max(code));
+    }
     if args.json {
         write!(out, "{{\"ids\": [")?;
-        for (n, l) in stack.listed(&index).enumerate() {
+        for (n, l) in stack.listed_where(&index, wanted).enumerate() {
             let v = json!({
                 "id": l.id,
                 "layer": l.layer.map(name),
@@ -38,7 +52,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
             serde_json::Value::Array(skipped),
             json!(layers)
         )?;
-        return Ok(exit::OK);
+        return Ok(code);
     }
     let reference = |l: &Listed| match &l.reference {
         Ok(r) => r.clone(),
@@ -51,7 +65,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
         s => s.iter().map(|&i| name(i)).collect::<Vec<_>>().join(","),
     };
     let mut widths = ["ID".len(), "LAYER".len(), "SHADOWS".len()];
-    for l in stack.listed(&index) {
+    for l in stack.listed_where(&index, wanted) {
         widths[0] = widths[0].max(l.id.chars().count());
         widths[1] = widths[1].max(l.layer.map_or(1, |i| name(i).chars().count()));
         widths[2] = widths[2].max(shadows(&l).chars().count());
@@ -62,7 +76,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
         "{:w0$}  {:w1$}  {:w2$}  REFERENCE",
         "ID", "LAYER", "SHADOWS"
     )?;
-    for l in stack.listed(&index) {
+    for l in stack.listed_where(&index, wanted) {
         let layer = l.layer.map_or("-", name);
         writeln!(
             out,
@@ -83,5 +97,85 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
             s.layer, s.path, s.reason
         ));
     }
-    Ok(exit::OK)
+    Ok(code)
+}
+
+/// `nixp list --outputs`: each winning flake's outputs for the current
+/// system, grouped by output like `nix flake show`, probed concurrently
+/// (and cached) by nix.
+fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write) -> Result<u8> {
+    let prober = stack.prober().map_err(|e| anyhow::anyhow!(e))?;
+    let candidates: Vec<(usize, crate::outputs::Candidate)> = listed
+        .iter()
+        .enumerate()
+        .filter_map(|(n, l)| {
+            let (target, dir) = l.target.as_ref()?;
+            let reference = l.reference.as_ref().ok()?;
+            Some((n, stack.candidate_for(reference, target, dir.as_deref())))
+        })
+        .collect();
+    let cands: Vec<_> = candidates.iter().map(|(_, c)| c.clone()).collect();
+    let mut probes: Vec<Option<Result<Probe, String>>> = (0..listed.len()).map(|_| None).collect();
+    for ((n, _), p) in candidates.iter().zip(prober.probe(&cands, None, false)) {
+        probes[*n] = p;
+    }
+    let name = |i: usize| stack.layers()[i].name.as_str();
+    let error = |l: &Listed, p: &Option<Result<Probe, String>>| match (&l.reference, p) {
+        (Err(e), _) | (_, Some(Err(e))) => Some(e.clone()),
+        (_, None) => Some("no layer answers for it: it is left for nix".to_string()),
+        (_, Some(Ok(p))) => p.offers_error.clone(),
+    };
+    let code = match probes.iter().any(|p| !matches!(p, Some(Ok(_)))) {
+        true => exit::RESOLVE,
+        false => exit::OK,
+    };
+    if json {
+        let ids: Vec<serde_json::Value> = listed
+            .iter()
+            .zip(&probes)
+            .map(|(l, p)| {
+                let error = error(l, p);
+                json!({
+                    "id": l.id,
+                    "layer": l.layer.map(name),
+                    "reference": l.reference.as_ref().ok(),
+                    "outputs": p.as_ref().and_then(|p| p.as_ref().ok()).map(|p| &p.offers),
+                    "error": error,
+                })
+            })
+            .collect();
+        super::write_json(out, &json!({"system": prober.system, "ids": ids}))?;
+    } else {
+        writeln!(out, "outputs for {}:", prober.system)?;
+        for (l, p) in listed.iter().zip(&probes) {
+            let layer = l.layer.map_or("-", name);
+            let reference = l.reference.as_deref().unwrap_or("-");
+            writeln!(out, "{}  (layer '{layer}': {reference})", l.id)?;
+            let lines: Vec<String> = match (p, error(l, p)) {
+                (_, Some(e)) => vec![format!("error: {e}")],
+                (Some(Ok(p)), None) if p.offers.is_empty() => {
+                    vec!["nothing for this system".into()]
+                }
+                (Some(Ok(p)), None) => p
+                    .offers
+                    .iter()
+                    .map(|(o, offer)| match offer {
+                        Offer::Present(_) => o.clone(),
+                        Offer::Count(n) => format!("{o}: {n} attributes (omitted)"),
+                        Offer::Names(v) => format!("{o}: {}", v.join(", ")),
+                    })
+                    .collect(),
+                (_, None) => vec![],
+            };
+            for (k, line) in lines.iter().enumerate() {
+                let branch = if k + 1 == lines.len() {
+                    "└───"
+                } else {
+                    "├───"
+                };
+                writeln!(out, "{branch}{line}")?;
+            }
+        }
+    }
+    Ok(code)
 }

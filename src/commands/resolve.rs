@@ -5,16 +5,25 @@ use crate::config::Config;
 use crate::exit;
 use crate::flakeref::Position;
 use crate::stack::{Depth, Outcome, Resolution, Stack, Step};
+use crate::want::Search;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::Write;
 
 pub fn run(config: &Config, args: &ResolveArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
+    let search = |r: &str| match args.for_command.as_deref() {
+        Some("run") => Some(Search::Apps),
+        Some("develop") => Some(Search::DevShells),
+        Some("search") => Some(Search::PackageSets),
+        Some("build") => Some(Search::Packages),
+        Some(_) => None,
+        None => r.contains('#').then_some(Search::Packages),
+    };
     let results: Vec<Resolution> = args
         .refs
         .iter()
-        .map(|r| stack.resolve(r, Position::Installable, Depth::All))
+        .map(|r| stack.resolve_for(r, Position::Installable, Depth::All, search(r)))
         .collect();
     if args.json {
         let v: Vec<Value> = results.iter().map(to_json).collect();

@@ -13,7 +13,7 @@ mod remote;
 
 pub use dir::DirLayer;
 pub use registry::RegistryLayer;
-pub use remote::{CacheInfo, RemoteLayer, age_text, collection_target, is_url};
+pub use remote::{CacheInfo, RemoteLayer, age_text, collection_target, is_url, tarball_ttl};
 
 use crate::flakeref::Indirect;
 use crate::target::Target;

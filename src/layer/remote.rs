@@ -338,7 +338,7 @@ impl RemoteLayer {
 
 /// nix's `tarball-ttl`: from `NIX_CONFIG`, else the user's, else the
 /// system's nix.conf; 3600 s by default.
-fn tarball_ttl() -> u64 {
+pub fn tarball_ttl() -> u64 {
     let from = |text: &str| {
         text.lines().rev().find_map(|l| {
             let (k, v) = l.split_once('=')?;

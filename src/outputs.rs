@@ -1,0 +1,571 @@
+//! What a flake provides, asked of the real nix and cached on disk.
+//!
+//! A *probe* evaluates one flake with nix, purely, the way a command line
+//! would: nixp keeps a tiny flake of its own (`probe`, in the cache) whose
+//! one input is overridden with the candidate (`--override-input target
+//! REF`), so nix fetches and locks the candidate exactly as it would for
+//! `nix build REF` (its flake.lock is read, never written). One `nix eval`
+//! answers two questions at once: which of the attribute paths nix would
+//! try exists first (see `crate::want`), and what the flake offers for the
+//! current system, grouped like `nix flake show` (for error messages and
+//! `nixp list --outputs`).
+//!
+//! Answers are cached per flake under `$XDG_CACHE_HOME/nixp/outputs/`,
+//! keyed by the reference, the system and the `--override-flake` pairs,
+//! and checked against a fingerprint before use:
+//! - a local flake (a directory): the contents of flake.nix and flake.lock,
+//!   and the name, size and mtime of every entry below the directory (and a
+//!   git checkout's index), so any edit is a new fingerprint;
+//! - a locked remote reference (a `rev` or `narHash`): never changes;
+//! - an unlocked remote reference (`github:o/r`): trusted for nix's
+//!   `tarball-ttl`, as long as nix itself trusts what it fetched.
+//!
+//! A changed flake is probed again; an unreadable or corrupt cache file is
+//! ignored and rewritten. Failed probes are not cached. Candidates not in
+//! the cache are probed concurrently, one nix process each.
+
+use crate::want::{Want, split_attr_path};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Bumped when the probe or the cache layout changes.
+const VERSION: &str = "nixp-outputs-1";
+
+/// At most this many names are kept per output (nixpkgs' legacyPackages
+/// has tens of thousands); past it, only the count.
+const MAX_NAMES: usize = 100;
+
+/// nixp's own flake; its input is always overridden.
+const PROBE_FLAKE: &str = r#"# nixp's probe: `nix eval --override-input target REF PROBE#target`
+# gives nixp the flake REF, fetched and locked as nix does for REF itself.
+{
+  description = "nixp probe";
+  inputs.target.url = "path:/nixp-probe-placeholder";
+  outputs = { self, target }: { inherit target; };
+}
+"#;
+
+/// The probe, applied to the candidate flake: `@PATHS@`, `@SYSTEM@`, `@MAX@`
+/// and `@OFFERS@` are filled in. `found` is the index of the first path
+/// that exists (nix stops there too); `offers`, what the flake has for the
+/// system (an output that throws is left out; one that fails in a way
+/// `tryEval` cannot catch fails the probe, which is then run again with
+/// `@OFFERS@` false, so that listing never decides the choice).
+const PROBE_EXPR: &str = r#"t:
+let
+  o = t.outputs;
+  sys = @SYSTEM@;
+  step = a: k: if a.ok && builtins.isAttrs a.v && builtins.hasAttr k a.v
+    then { ok = true; v = a.v.${k}; } else { ok = false; v = null; };
+  exists = path: (builtins.foldl' step { ok = true; v = o; } path).ok;
+  first = i: ps: if ps == [ ] then null
+    else if exists (builtins.head ps) then i
+    else first (i + 1) (builtins.tail ps);
+  names = v: let r = builtins.tryEval (builtins.isAttrs v); in
+    if r.success && r.value then builtins.attrNames v else null;
+  cap = xs: if xs == null then true
+    else if builtins.length xs > @MAX@ then builtins.length xs else xs;
+  perSystem = [ "packages" "legacyPackages" "apps" "devShells" "checks" "bundlers" ];
+  single = [ "defaultPackage" "defaultApp" "devShell" "formatter" "defaultBundler" ];
+  offer = n: let s = names o.${n}; in
+    if builtins.elem n perSystem then
+      (if s != null && builtins.elem sys s then cap (names o.${n}.${sys}) else null)
+    else if builtins.elem n single then
+      (if s != null && builtins.elem sys s then true else null)
+    else cap s;
+  safe = n: let r = builtins.tryEval (offer n); in if r.success then r.value else null;
+in {
+  found = first 0 @PATHS@;
+  offers = if !@OFFERS@ then null else builtins.listToAttrs (builtins.filter (x: x.value != null)
+    (map (n: { name = n; value = safe n; }) (builtins.attrNames o)));
+}
+"#;
+
+/// What a flake has under one output name, for the current system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Offer {
+    /// A single value (`formatter`, `defaultPackage`, `overlay`, ...).
+    Present(bool),
+    /// Too many names to keep: their number.
+    Count(u64),
+    Names(Vec<String>),
+}
+
+/// Output name → what is under it. Sorted, as nix sorts attribute names.
+pub type Offers = BTreeMap<String, Offer>;
+
+/// A flake to probe.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// The reference as nix's command line takes it (no fragment).
+    pub reference: String,
+    /// Its directory, when it is local (for the fingerprint).
+    pub local: Option<PathBuf>,
+    /// A remote reference pinned by `rev` or `narHash`.
+    pub locked: bool,
+    /// `--override-flake ID REF` for private ids among its inputs.
+    pub overrides: Vec<(String, String)>,
+}
+
+/// The answer of one probe.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    /// The first of the wanted attribute paths that exists.
+    pub found: Option<String>,
+    pub offers: Offers,
+    /// Why the outputs could not be listed (`found` is still right).
+    pub offers_error: Option<String>,
+}
+
+impl Probe {
+    /// What the flake offers, in one line: `packages: a, b; apps: default`.
+    pub fn offers_text(&self) -> String {
+        if let Some(e) = &self.offers_error {
+            return format!("outputs nix cannot list ({e})");
+        }
+        if self.offers.is_empty() {
+            return "nothing for this system".into();
+        }
+        self.offers
+            .iter()
+            .map(|(name, o)| match o {
+                Offer::Present(_) => name.clone(),
+                Offer::Count(n) => format!("{name}: {n} attributes"),
+                Offer::Names(v) if v.is_empty() => format!("{name}: none"),
+                Offer::Names(v) => format!("{name}: {}", v.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct CacheFile {
+    version: String,
+    fingerprint: String,
+    /// Seconds since the epoch when nix listed the offers.
+    checked: u64,
+    offers: Offers,
+    offers_error: Option<String>,
+    /// The attribute paths tried (one per line) → the answer.
+    answers: BTreeMap<String, Answer>,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Answer {
+    found: Option<String>,
+    /// Seconds since the epoch when nix answered.
+    checked: u64,
+}
+
+/// Asks nix what flakes provide.
+pub struct Prober {
+    nix: PathBuf,
+    pub system: String,
+    /// `$XDG_CACHE_HOME/nixp/outputs`, when there is a home.
+    dir: Option<PathBuf>,
+    /// nix's `--refresh`: unpinned remote flakes are asked again.
+    refresh: bool,
+    /// Fingerprints taken in this run, by directory: each walk is done once.
+    fingerprints: std::sync::Mutex<BTreeMap<PathBuf, String>>,
+}
+
+impl Prober {
+    pub fn new(nix: PathBuf, system: String, cache: Option<&Path>) -> Prober {
+        Prober {
+            nix,
+            system,
+            dir: cache.map(|c| c.join("outputs")),
+            refresh: false,
+            fingerprints: Default::default(),
+        }
+    }
+
+    /// Asks again about unpinned remote flakes, as nix's `--refresh` does.
+    pub fn refreshing(mut self, refresh: bool) -> Prober {
+        self.refresh = refresh;
+        self
+    }
+
+    /// Probes the candidates for `want` (or only for their offers), from
+    /// the cache where it is fresh, else with nix, concurrently. With
+    /// `until_found`, candidates after the first cached one that provides
+    /// `want` are not asked (`None`): they cannot win.
+    pub fn probe(
+        &self,
+        candidates: &[Candidate],
+        want: Option<&Want>,
+        until_found: bool,
+    ) -> Vec<Option<Result<Probe, String>>> {
+        let paths = want.map(|w| w.attr_paths(&self.system)).unwrap_or_default();
+        let query = paths.join("\n");
+        let mut results: Vec<Option<Result<Probe, String>>> =
+            (0..candidates.len()).map(|_| None).collect();
+        let mut todo = vec![];
+        for (i, c) in candidates.iter().enumerate() {
+            let fresh = self.cached(c).and_then(|f| {
+                let answer = match want {
+                    Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
+                    None => &Answer::default(),
+                };
+                Some(Probe {
+                    found: answer.found.clone(),
+                    offers: f.offers.clone(),
+                    offers_error: f.offers_error.clone(),
+                })
+            });
+            let Some(probe) = fresh else {
+                todo.push(i);
+                continue;
+            };
+            let stop = until_found && probe.found.is_some();
+            results[i] = Some(Ok(probe));
+            if stop {
+                break;
+            }
+        }
+        if todo.is_empty() {
+            return results;
+        }
+        let probe_dir = self.probe_flake();
+        let fresh = crate::stack::parallel_map_n(&todo, todo.len().min(16), |&i| {
+            let c = &candidates[i];
+            let dir = probe_dir.as_ref().map_err(Clone::clone)?;
+            // Fingerprint before the evaluation (taken by `cached` above):
+            // an edit during it makes the next run probe again.
+            let fingerprint = self.fingerprint(c);
+            let answer = self.run_probe(dir.path(), c, &paths)?;
+            self.store(c, &fingerprint, want.map(|_| query.as_str()), &answer);
+            Ok(answer)
+        });
+        for (i, r) in todo.into_iter().zip(fresh) {
+            results[i] = Some(r);
+        }
+        results
+    }
+
+    fn cache_file(&self, c: &Candidate) -> Option<PathBuf> {
+        let mut parts = vec![VERSION, &self.system, &c.reference];
+        for (id, r) in &c.overrides {
+            parts.push(id);
+            parts.push(r);
+        }
+        Some(
+            self.dir
+                .as_ref()?
+                .join(format!("{}.json", crate::fnv::hex(parts))),
+        )
+    }
+
+    /// What the answers about `c` depend on: its content when it is local,
+    /// and the content of the local flakes its private inputs are locked
+    /// to (`--override-flake`), which it may re-export.
+    fn fingerprint(&self, c: &Candidate) -> String {
+        let dirs = c.local.iter().cloned().chain(
+            c.overrides
+                .iter()
+                .filter_map(|(_, r)| crate::flakeinputs::local_flake(r)),
+        );
+        let parts: Vec<String> = dirs.map(|d| self.local_fingerprint(&d)).collect();
+        crate::fnv::hex(parts.iter().map(String::as_str))
+    }
+
+    fn local_fingerprint(&self, dir: &Path) -> String {
+        let Ok(mut seen) = self.fingerprints.lock() else {
+            return local_fingerprint(dir);
+        };
+        seen.entry(dir.to_path_buf())
+            .or_insert_with(|| local_fingerprint(dir))
+            .clone()
+    }
+
+    /// Whether an answer nix gave at `checked` about `c` still holds: a
+    /// local flake's by its fingerprint (checked with the file), a pinned
+    /// remote one's forever, an unpinned one's for nix's `tarball-ttl`.
+    fn fresh(&self, c: &Candidate, checked: u64) -> bool {
+        c.local.is_some()
+            || c.locked
+            || (!self.refresh && now().saturating_sub(checked) < crate::layer::tarball_ttl())
+    }
+
+    /// The cache entry for `c`, if its content is still what was asked.
+    fn cached(&self, c: &Candidate) -> Option<CacheFile> {
+        let text = std::fs::read(self.cache_file(c)?).ok()?;
+        let file: CacheFile = serde_json::from_slice(&text).ok()?;
+        (file.version == VERSION
+            && file.fingerprint == self.fingerprint(c)
+            && self.fresh(c, file.checked))
+        .then_some(file)
+    }
+
+    fn store(&self, c: &Candidate, fingerprint: &str, query: Option<&str>, answer: &Probe) {
+        let Some(path) = self.cache_file(c) else {
+            return;
+        };
+        // Keep the answers to other questions about the same content.
+        let mut file = self
+            .cached(c)
+            .filter(|f| f.fingerprint == fingerprint)
+            .unwrap_or_default();
+        file.version = VERSION.into();
+        file.fingerprint = fingerprint.into();
+        file.checked = now();
+        file.offers = answer.offers.clone();
+        file.offers_error = answer.offers_error.clone();
+        if let Some(q) = query {
+            let found = answer.found.clone();
+            let checked = now();
+            file.answers.insert(q.into(), Answer { found, checked });
+        }
+        if let Ok(text) = serde_json::to_vec(&file) {
+            // A cache that cannot be written only costs a probe next time.
+            let _ = crate::atomic::write(&path, &text);
+        }
+    }
+
+    /// nixp's probe flake: in the cache when there is one, else in a
+    /// temporary directory for this run.
+    fn probe_flake(&self) -> Result<ProbeDir, String> {
+        if let Some(dir) = &self.dir {
+            let dir = dir.join("probe");
+            let file = dir.join("flake.nix");
+            let current = std::fs::read_to_string(&file).ok();
+            if current.as_deref() == Some(PROBE_FLAKE)
+                || crate::atomic::write(&file, PROBE_FLAKE.as_bytes()).is_ok()
+            {
+                return Ok(ProbeDir::Kept(dir));
+            }
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("nixp-probe-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        crate::atomic::write(&tmp.path().join("flake.nix"), PROBE_FLAKE.as_bytes())
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(ProbeDir::Temp(tmp))
+    }
+
+    fn run_probe(&self, probe: &Path, c: &Candidate, paths: &[String]) -> Result<Probe, String> {
+        let split: Vec<Vec<String>> = paths
+            .iter()
+            .map(|p| split_attr_path(p).ok_or_else(|| format!("missing closing quote in '{p}'")))
+            .collect::<Result<_, _>>()?;
+        let list = |p: &Vec<String>| {
+            let items: Vec<String> = p.iter().map(|s| crate::nixexpr::string(s)).collect();
+            format!("[ {} ]", items.join(" "))
+        };
+        let paths_expr = format!(
+            "[ {} ]",
+            split.iter().map(list).collect::<Vec<_>>().join(" ")
+        );
+        let expr = PROBE_EXPR
+            .replace("@SYSTEM@", &crate::nixexpr::string(&self.system))
+            .replace("@MAX@", &MAX_NAMES.to_string())
+            .replace("@PATHS@", &paths_expr);
+        match self.eval(probe, c, &expr.replace("@OFFERS@", "true")) {
+            Ok(raw) => Ok(Probe {
+                found: raw.found.and_then(|i| paths.get(i).cloned()),
+                offers: raw.offers.unwrap_or_default(),
+                offers_error: None,
+            }),
+            // Listing the outputs failed: is it only that?
+            Err(listing) => {
+                let raw = self.eval(probe, c, &expr.replace("@OFFERS@", "false"))?;
+                Ok(Probe {
+                    found: raw.found.and_then(|i| paths.get(i).cloned()),
+                    offers: Offers::new(),
+                    offers_error: Some(listing),
+                })
+            }
+        }
+    }
+
+    /// `nix eval` of the probe flake with `c` as its input.
+    fn eval(&self, probe: &Path, c: &Candidate, expr: &str) -> Result<Raw, String> {
+        let mut cmd = Command::new(&self.nix);
+        cmd.args(["--extra-experimental-features", "nix-command flakes"])
+            .args(["eval", "--json", "--no-write-lock-file"]);
+        for (id, r) in &c.overrides {
+            cmd.args(["--override-flake", id, r]);
+        }
+        if self.refresh {
+            cmd.arg("--refresh");
+        }
+        cmd.args(["--override-input", "target", &c.reference])
+            .arg(format!("path:{}#target", probe.display()))
+            .args(["--apply", expr])
+            .stdin(Stdio::null());
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run nix '{}': {e}", self.nix.display()))?;
+        if !out.status.success() {
+            return Err(crate::nix::error_line(&out.stderr));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("nix printed what nixp cannot read: {e}"))
+    }
+}
+
+/// What the probe prints.
+#[derive(Deserialize)]
+struct Raw {
+    found: Option<usize>,
+    offers: Option<Offers>,
+}
+
+enum ProbeDir {
+    Kept(PathBuf),
+    Temp(tempfile::TempDir),
+}
+
+impl ProbeDir {
+    fn path(&self) -> &Path {
+        match self {
+            ProbeDir::Kept(p) => p,
+            ProbeDir::Temp(t) => t.path(),
+        }
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What a local flake's evaluation can depend on: flake.nix and flake.lock
+/// by content, every other entry below the directory by name, type, size
+/// and mtime (`.git` only by its index and HEAD, which say which files a
+/// git flake has).
+pub fn local_fingerprint(dir: &Path) -> String {
+    let mut parts: Vec<String> = vec![VERSION.into()];
+    for f in ["flake.nix", "flake.lock"] {
+        parts.push(match std::fs::read(dir.join(f)) {
+            Ok(bytes) => crate::fnv::hex([&*String::from_utf8_lossy(&bytes)]),
+            Err(e) => format!("{f}: {}", e.kind()),
+        });
+    }
+    if let Some((root, _)) = crate::target::git_root(dir) {
+        for f in [".git/index", ".git/HEAD"] {
+            parts.push(stat_line(f, std::fs::metadata(root.join(f))));
+        }
+    }
+    walk(dir, "", &mut parts, 0);
+    crate::fnv::hex(parts.iter().map(String::as_str))
+}
+
+fn stat_line(name: &str, md: std::io::Result<std::fs::Metadata>) -> String {
+    match md {
+        Ok(m) => format!(
+            "{name}:{:o}:{}:{}.{}",
+            m.mode(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec()
+        ),
+        Err(e) => format!("{name}: {}", e.kind()),
+    }
+}
+
+fn walk(dir: &Path, rel: &str, parts: &mut Vec<String>, depth: usize) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            parts.push(format!("{rel}/: {}", e.kind()));
+            return;
+        }
+    };
+    let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let name = name.to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let path = dir.join(&name);
+        let md = std::fs::symlink_metadata(&path);
+        let is_dir = md.as_ref().is_ok_and(|m| m.is_dir());
+        let rel = format!("{rel}/{name}");
+        parts.push(stat_line(&rel, md));
+        // Deep enough for any flake; a loop through bind mounts ends here.
+        if is_dir && depth < 64 {
+            walk(&path, &rel, parts, depth + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_edit_below_a_flake_changes_its_fingerprint() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
+        std::fs::create_dir(d.path().join("pkgs")).unwrap();
+        std::fs::write(d.path().join("pkgs/a.nix"), "1").unwrap();
+        let a = local_fingerprint(d.path());
+        assert_eq!(a, local_fingerprint(d.path()));
+        std::fs::write(d.path().join("pkgs/a.nix"), "12").unwrap();
+        let b = local_fingerprint(d.path());
+        assert_ne!(a, b);
+        // Same size, same second: flake.nix is compared by content.
+        std::fs::write(d.path().join("flake.nix"), "{ outputs = _: { x = 1; }; }").unwrap();
+        assert_ne!(b, local_fingerprint(d.path()));
+    }
+
+    #[test]
+    fn offers_read_what_the_probe_prints() {
+        let o: Offers =
+            serde_json::from_str(r#"{"packages": ["a", "b"], "formatter": true, "lib": 250}"#)
+                .unwrap();
+        assert_eq!(o["packages"], Offer::Names(vec!["a".into(), "b".into()]));
+        assert_eq!(o["formatter"], Offer::Present(true));
+        assert_eq!(o["lib"], Offer::Count(250));
+    }
+
+    #[test]
+    fn a_corrupt_cache_file_is_a_miss() {
+        let d = tempfile::tempdir().unwrap();
+        let p = Prober::new(
+            "/nonexistent/nix".into(),
+            "x86_64-linux".into(),
+            Some(d.path()),
+        );
+        let c = Candidate {
+            reference: "/x".into(),
+            local: None,
+            locked: true,
+            overrides: vec![],
+        };
+        let file = p.cache_file(&c).unwrap();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "{not json").unwrap();
+        assert!(p.cached(&c).is_none());
+        p.store(&c, &p.fingerprint(&c), Some("q"), &Probe::default());
+        assert!(p.cached(&c).is_some());
+    }
+
+    #[test]
+    fn an_edit_of_a_private_input_changes_the_fingerprint() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["app", "dep"] {
+            std::fs::create_dir(d.path().join(f)).unwrap();
+            std::fs::write(d.path().join(f).join("flake.nix"), "{ }").unwrap();
+        }
+        let c = Candidate {
+            reference: d.path().join("app").display().to_string(),
+            local: Some(d.path().join("app")),
+            locked: false,
+            overrides: vec![("dep".into(), d.path().join("dep").display().to_string())],
+        };
+        let fp = |c: &Candidate| Prober::new("nix".into(), "s".into(), None).fingerprint(c);
+        let before = fp(&c);
+        std::fs::write(d.path().join("dep/flake.nix"), "{ x = 1; }").unwrap();
+        assert_ne!(before, fp(&c));
+    }
+}
