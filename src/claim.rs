@@ -27,10 +27,6 @@ impl Claims {
         self.0.iter().any(|p| glob(p.as_bytes(), id.as_bytes()))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn patterns(&self) -> &[String] {
         &self.0
     }

@@ -9,7 +9,6 @@ use crate::config::Config;
 use crate::exit;
 use crate::flakeinputs::local_flake;
 use crate::flakeref::{self, Kind, Position};
-use crate::layer::{Answer, LookupFailure};
 use crate::outputs::Prober;
 use crate::rewrite::{self, Stop};
 use crate::schema::Schema;
@@ -203,15 +202,12 @@ fn id_of(r: &str) -> String {
 fn could_be_private(stack: &Stack, word: &OsString) -> bool {
     let Some(w) = word.to_str() else { return false };
     match flakeref::parse(w, Position::Installable).kind {
-        Kind::Qualified { layer, .. } => stack.layers().iter().any(|l| l.name == layer),
+        Kind::Qualified { layer, .. } => stack.layer_index(&layer).is_some(),
         Kind::Indirect(ind) => {
             !stack.fallback()
                 || stack.claimer(&ind.id).is_some()
-                || stack.layers().iter().any(|l| l.name == ind.id)
-                || stack.layers().iter().any(|l| match l.source.lookup(&ind) {
-                    Ok(Answer::Absent) | Err(LookupFailure::Unavailable(_)) => false,
-                    Ok(_) | Err(LookupFailure::Error(_)) => true,
-                })
+                || stack.layer_index(&ind.id).is_some()
+                || stack.layers().iter().any(|l| l.knows(&ind))
         }
         Kind::Path | Kind::Url => false,
     }

@@ -180,8 +180,7 @@ pub fn parse(word: &str, pos: Position) -> FlakeRef<'_> {
         r.kind = Kind::Url;
         return r;
     }
-    // 3. Everything else nix treats as a path.
-    r.kind = Kind::Path;
+    // 3. Everything else nix treats as a path (as `r` says already).
     r
 }
 

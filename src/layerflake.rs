@@ -23,8 +23,9 @@
 //! place; a member that fails to evaluate is left out and named.
 
 use crate::flakeref::Position;
-use crate::layer::{LayerKind, LookupFailure};
+use crate::layer::LayerKind;
 use crate::stack::{Depth, Stack};
+use crate::target::Target;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,15 +72,12 @@ struct Member {
 
 /// The directory of the generated flake for layer `i`, generating it when
 /// the layer changed since the last time.
-pub fn ensure(stack: &Stack, i: usize, cache: Option<&Path>) -> Result<PathBuf, String> {
+pub fn ensure(stack: &Stack, i: usize) -> Result<PathBuf, String> {
     let layer = &stack.layers()[i];
-    let cache = cache
+    let cache = stack
+        .cache()
         .ok_or("there is no cache directory to keep the layer's flake in (HOME is not set)")?;
-    let listing = match layer.source.list() {
-        Ok(l) => l,
-        Err(LookupFailure::Unavailable(u)) => return Err(u.message),
-        Err(LookupFailure::Error(e)) => return Err(e.0),
-    };
+    let listing = layer.source.list().map_err(|u| u.message)?;
     let mut members = vec![];
     for id in listing.ids() {
         if id == "self" {
@@ -90,21 +88,29 @@ pub fn ensure(stack: &Stack, i: usize, cache: Option<&Path>) -> Result<PathBuf, 
             ));
             continue;
         }
-        let qualified = format!("{}.{id}", layer.name);
-        let r = stack.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder);
-        let Some(url) = r.output.filter(|_| r.error.is_none()) else {
-            crate::report::warning(format_args!(
-                "layer '{}': member '{id}' left out of the layer's flake: {}",
-                layer.name,
-                r.error.unwrap_or_default()
-            ));
-            continue;
-        };
-        let dir = (layer.source.kind() == LayerKind::Dir).then(|| PathBuf::from(&url));
-        let url = if dir.is_some() {
-            format!("path:{url}")
+        let member = if layer.source.kind() == LayerKind::Dir {
+            // A dir layer listed the flake: no lookup is needed.
+            let dir = Path::new(&layer.source.location()).join(id);
+            Target::Dir(dir.clone())
+                .render(None)
+                .map(|url| (format!("path:{url}"), Some(dir)))
         } else {
-            url
+            let qualified = format!("{}.{id}", layer.name);
+            let r = stack.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder);
+            match r.error {
+                Some(e) => Err(e),
+                None => Ok((r.output.unwrap_or_default(), None)),
+            }
+        };
+        let (url, dir) = match member {
+            Ok(m) => m,
+            Err(e) => {
+                crate::report::warning(format_args!(
+                    "layer '{}': member '{id}' left out of the layer's flake: {e}",
+                    layer.name
+                ));
+                continue;
+            }
         };
         members.push(Member {
             id: id.to_string(),
@@ -196,10 +202,7 @@ fn generate(layer: &str, members: &[Member], root: &Path, dir: &Path) -> Result<
     if !out.status.success() || !tmp.path().join("flake.lock").exists() {
         return Err(format!(
             "cannot lock the layer's flake: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("nix failed")
+            crate::nix::error_line(&out.stderr)
         ));
     }
     let tmp = tmp.keep();

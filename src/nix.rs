@@ -157,3 +157,39 @@ pub fn error_line(stderr: &[u8]) -> String {
         .trim_start_matches("error: ")
         .to_string()
 }
+
+/// nix's `tarball-ttl`: from `NIX_CONFIG`, else the user's, else the
+/// system's nix.conf; 3600 s by default. Read once per run.
+pub fn tarball_ttl() -> u64 {
+    static TTL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TTL.get_or_init(read_tarball_ttl)
+}
+
+fn read_tarball_ttl() -> u64 {
+    let from = |text: &str| {
+        text.lines().rev().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "tarball-ttl").then(|| v.trim().parse::<u64>().ok())?
+        })
+    };
+    // Read from the files, not asked of nix: this runs on every run.
+    let user = crate::config::xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/nix.conf"));
+    let system = crate::nixreg::conf_dir().join("nix.conf");
+    std::env::var("NIX_CONFIG")
+        .ok()
+        .and_then(|t| from(&t))
+        .or_else(|| {
+            user.and_then(|p| std::fs::read_to_string(p).ok())
+                .and_then(|t| from(&t))
+        })
+        .or_else(|| std::fs::read_to_string(system).ok().and_then(|t| from(&t)))
+        .unwrap_or(3600)
+}
+
+/// Seconds since the epoch: the clock nixp's caches are aged by, against
+/// `tarball_ttl`.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -192,21 +192,22 @@ impl Prober {
     }
 
     /// Probes the candidates for `want` (or only for their offers), from
-    /// the cache where it is fresh, else with nix, concurrently. With
+    /// the cache where it is fresh, else with nix, concurrently; each answer
+    /// stands where its candidate stood (`None` where there was none). With
     /// `until_found`, candidates after the first cached one that provides
     /// `want` are not asked (`None`): they cannot win.
     pub fn probe(
         &self,
-        candidates: &[Candidate],
+        candidates: &[Option<Candidate>],
         want: Option<&Want>,
         until_found: bool,
     ) -> Vec<Option<Result<Probe, String>>> {
         let paths = want.map(|w| w.attr_paths(&self.system)).unwrap_or_default();
         let query = paths.join("\n");
-        let mut results: Vec<Option<Result<Probe, String>>> =
-            (0..candidates.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Probe, String>>> = vec![None; candidates.len()];
         let mut todo = vec![];
         for (i, c) in candidates.iter().enumerate() {
+            let Some(c) = c else { continue };
             let fresh = self.cached(c).and_then(|f| {
                 let answer = match want {
                     Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
@@ -219,7 +220,7 @@ impl Prober {
                 })
             });
             let Some(probe) = fresh else {
-                todo.push(i);
+                todo.push((i, c));
                 continue;
             };
             let stop = until_found && probe.found.is_some();
@@ -232,8 +233,7 @@ impl Prober {
             return results;
         }
         let probe_dir = self.probe_flake();
-        let fresh = crate::stack::parallel_map_n(&todo, todo.len().min(16), |&i| {
-            let c = &candidates[i];
+        let fresh = crate::stack::parallel_map_n(&todo, todo.len().min(16), |&(_, c)| {
             let dir = probe_dir.as_ref().map_err(Clone::clone)?;
             // Fingerprint before the evaluation (taken by `cached` above):
             // an edit during it makes the next run probe again.
@@ -242,7 +242,7 @@ impl Prober {
             self.store(c, &fingerprint, want.map(|_| query.as_str()), &answer);
             Ok(answer)
         });
-        for (i, r) in todo.into_iter().zip(fresh) {
+        for ((i, _), r) in todo.into_iter().zip(fresh) {
             results[i] = Some(r);
         }
         results
@@ -289,7 +289,8 @@ impl Prober {
     fn fresh(&self, c: &Candidate, checked: u64) -> bool {
         c.local.is_some()
             || c.locked
-            || (!self.refresh && now().saturating_sub(checked) < crate::layer::tarball_ttl())
+            || (!self.refresh
+                && crate::nix::now().saturating_sub(checked) < crate::nix::tarball_ttl())
     }
 
     /// The cache entry for `c`, if its content is still what was asked.
@@ -313,12 +314,12 @@ impl Prober {
             .unwrap_or_default();
         file.version = VERSION.into();
         file.fingerprint = fingerprint.into();
-        file.checked = now();
+        file.checked = crate::nix::now();
         file.offers = answer.offers.clone();
         file.offers_error = answer.offers_error.clone();
         if let Some(q) = query {
             let found = answer.found.clone();
-            let checked = now();
+            let checked = crate::nix::now();
             file.answers.insert(q.into(), Answer { found, checked });
         }
         if let Ok(text) = serde_json::to_vec(&file) {
@@ -429,12 +430,6 @@ impl ProbeDir {
             ProbeDir::Temp(t) => t.path(),
         }
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// What a local flake's evaluation can depend on: flake.nix and flake.lock

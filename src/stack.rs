@@ -188,11 +188,15 @@ pub struct IdIndex {
     pub skipped: Vec<Skipped>,
 }
 
+/// The id a pair of an `IdIndex` points at in its `text`.
+fn id_in<'a>(text: &'a str, pair: &(u32, u32, u32)) -> &'a str {
+    text.get(pair.0 as usize..pair.1 as usize)
+        .unwrap_or_default()
+}
+
 impl IdIndex {
     fn id(&self, pair: &(u32, u32, u32)) -> &str {
-        self.text
-            .get(pair.0 as usize..pair.1 as usize)
-            .unwrap_or_default()
+        id_in(&self.text, pair)
     }
 
     /// Whether any layer lists `id`.
@@ -276,7 +280,7 @@ impl Stack {
         self.layers.iter().position(|l| l.claims.matches(id))
     }
 
-    fn layer_index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn layer_index(&self, name: &str) -> Option<usize> {
         self.layers.iter().position(|l| l.name == name)
     }
 
@@ -324,7 +328,7 @@ impl Stack {
                     && ind.rev.is_none()
                     && let Some(i) = self.layer_index(&ind.id) =>
             {
-                crate::layerflake::ensure(self, i, self.cache.as_deref()).map(|dir| {
+                crate::layerflake::ensure(self, i).map(|dir| {
                     trace.push(Step {
                         reference: ind.id.clone(),
                         layer: self.layers[i].name.clone(),
@@ -636,27 +640,24 @@ impl Stack {
             let r = self.follow(h, round, chain, &mut sub);
             followed.push((layer, step, detail, r, sub));
         }
-        let candidates: Vec<(usize, crate::outputs::Candidate)> = followed
+        let candidates: Vec<_> = followed
             .iter()
-            .enumerate()
-            .filter_map(|(n, (_, _, _, r, _))| Some((n, self.candidate(r.as_ref().ok()?))))
+            .map(|(_, _, _, r, _)| {
+                let r = r.as_ref().ok()?;
+                Some(self.candidate_for(&r.base, &r.target, r.dir.as_deref()))
+            })
             .collect();
         // nix is needed only when there is a flake to ask about.
-        let prober = match candidates.is_empty() {
+        let prober = match candidates.iter().all(Option::is_none) {
             true => None,
             false => Some(self.prober()?),
         };
         // A full explanation asks every holder; a run stops at the first
         // cached provider.
-        let cands: Vec<_> = candidates.iter().map(|(_, c)| c.clone()).collect();
-        let probes = prober
-            .map(|p| p.probe(&cands, Some(want), chain.depth == Depth::FirstHolder))
-            .unwrap_or_default();
-        let mut probed: Vec<Option<Result<crate::outputs::Probe, String>>> =
-            (0..followed.len()).map(|_| None).collect();
-        for ((n, _), p) in candidates.iter().zip(probes) {
-            probed[*n] = p;
-        }
+        let probed = match prober {
+            Some(p) => p.probe(&candidates, Some(want), chain.depth == Depth::FirstHolder),
+            None => vec![None; followed.len()],
+        };
         let sys = prober.map_or("this system", |p| p.system.as_str());
         let winner = probed
             .iter()
@@ -739,11 +740,6 @@ impl Stack {
         }
     }
 
-    /// How nix is given a resolved flake to probe.
-    fn candidate(&self, r: &Resolved) -> crate::outputs::Candidate {
-        self.candidate_for(&r.base, &r.target, r.dir.as_deref())
-    }
-
     /// How nix is given the flake `reference` (written from `target`, with
     /// subdirectory `dir`) to probe.
     pub fn candidate_for(
@@ -775,14 +771,9 @@ impl Stack {
         let Kind::Indirect(ind) = flakeref::parse(r, Position::FlakeUrl).kind else {
             return false;
         };
+        let plain = Indirect::plain(&ind.id);
         self.claimer(&ind.id).is_some()
-            || self.layers.iter().any(|l| {
-                !l.explicit
-                    && !matches!(
-                        l.source.lookup(&Indirect::plain(&ind.id)),
-                        Ok(Answer::Absent) | Err(LookupFailure::Unavailable(_))
-                    )
-            })
+            || self.layers.iter().any(|l| !l.explicit && l.knows(&plain))
     }
 
     /// `--override-flake REF TARGET` for each indirect reference among a
@@ -867,21 +858,13 @@ impl Stack {
                             reason,
                         }));
                 }
-                Err(LookupFailure::Unavailable(u)) => self.warn_unavailable(i, &u),
-                Err(LookupFailure::Error(e)) => self.warn_unavailable(
-                    i,
-                    &Unavailable {
-                        status: crate::layer::Status::Invalid,
-                        message: e.0,
-                    },
-                ),
+                Err(u) => self.warn_unavailable(i, &u),
             }
         }
         let text = &index.text;
-        let id = |p: &(u32, u32, u32)| text.get(p.0 as usize..p.1 as usize).unwrap_or_default();
         index
             .pairs
-            .sort_unstable_by(|a, b| id(a).cmp(id(b)).then(a.2.cmp(&b.2)));
+            .sort_unstable_by(|a, b| id_in(text, a).cmp(id_in(text, b)).then(a.2.cmp(&b.2)));
         index
     }
 

@@ -172,23 +172,14 @@ impl Target {
             },
             Target::Indirect(_) => return None,
         };
-        Some(match dir {
-            Some(d) => join_subdir(&base, d),
-            None => base,
-        })
+        Some(join_subdir(&base, dir))
     }
 
     /// Writes the target as a reference for nix's command line, with `dir`
     /// (a subdirectory) applied. `Indirect` renders as `flake:id...`.
     pub fn render(&self, dir: Option<&str>) -> Result<String, String> {
         match self {
-            Target::Dir(p) => {
-                let full = match dir {
-                    Some(d) => join_subdir(p, d),
-                    None => p.clone(),
-                };
-                command_line_path(&full).map(str::to_string)
-            }
+            Target::Dir(p) => command_line_path(&join_subdir(p, dir)).map(str::to_string),
             Target::Indirect(ind) => {
                 let mut ind = ind.clone();
                 if let Some(d) = dir {
@@ -235,9 +226,11 @@ fn cannot_apply(target: &str, reference: Option<&str>, rev: Option<&str>) -> Str
     }
 }
 
-fn join_subdir(base: &Path, dir: &str) -> PathBuf {
+/// `base` with the subdirectory `dir` (if any) applied.
+fn join_subdir(base: &Path, dir: Option<&str>) -> PathBuf {
     let mut p = base.to_path_buf();
-    for part in dir.split('/').filter(|s| !s.is_empty() && *s != ".") {
+    let parts = dir.into_iter().flat_map(|d| d.split('/'));
+    for part in parts.filter(|s| !s.is_empty() && *s != ".") {
         p.push(part);
     }
     p
@@ -287,10 +280,7 @@ fn render_attrs(attrs: &Map<String, Value>, dir: Option<&str>) -> Result<String,
     Ok(match ty {
         // nix 2.8 rejects `path:/p?dir=sub`; `path:/p/sub` works everywhere.
         "path" => {
-            let p = match dir {
-                Some(d) => join_subdir(Path::new(s("path")), d),
-                None => PathBuf::from(s("path")),
-            };
+            let p = join_subdir(Path::new(s("path")), dir);
             with_query(
                 format!("path:{}", command_line_path(&p)?),
                 &query(attrs, &["path"], None),

@@ -105,26 +105,32 @@ fn has(candidates: &[String], want: &str) -> bool {
     candidates.iter().any(|c| c == want)
 }
 
+/// What every shell's script must complete: a private id, a private
+/// flake's attribute, a nix command, a `LAYER.id`, and all of it for `nix`
+/// when it is an alias of nixp (`alias` is the shell's setup for that).
+fn completes_the_basics(alias: &str, complete: impl Fn(&str, &[&str]) -> Vec<String>) {
+    let c = complete("", &["nixp", "profile", "install", "fo"]);
+    assert!(has(&c, "foo"), "{c:?}");
+    let c = complete("", &["nixp", "build", "foo#MA"]);
+    assert_eq!(c, ["foo#MAIN_PKG"]);
+    let c = complete("", &["nixp", "fl"]);
+    assert!(has(&c, "flake"), "{c:?}");
+    let c = complete("", &["nixp", "flake", "show", "PKGS.bl"]);
+    assert_eq!(c, ["PKGS.blender"]);
+    let c = complete(alias, &["nix", "build", "fo"]);
+    assert!(has(&c, "foo"), "{c:?}");
+}
+
 #[test]
 fn bash_completes_private_ids_attributes_and_nix_commands() {
     let Some(env) = setup() else { return };
     if !shell_available("bash") {
         return;
     }
-    let c = bash(&env, "", &["nixp", "profile", "install", "fo"]);
-    assert!(has(&c, "foo"), "{c:?}");
-    let c = bash(&env, "", &["nixp", "build", "foo#MA"]);
-    assert_eq!(c, ["foo#MAIN_PKG"]);
-    let c = bash(&env, "", &["nixp", "fl"]);
-    assert!(has(&c, "flake"), "{c:?}");
-    let c = bash(&env, "", &["nixp", "flake", "show", "PKGS.bl"]);
-    assert_eq!(c, ["PKGS.blender"]);
-    let c = bash(
-        &env,
+    completes_the_basics(
         "alias nix=nixp\ncomplete -F _nixp_complete nix",
-        &["nix", "build", "fo"],
+        |setup, words| bash(&env, setup, words),
     );
-    assert!(has(&c, "foo"), "{c:?}");
     // nixp's own verbs and options.
     let c = bash(&env, "", &["nixp", "reso"]);
     assert_eq!(c, ["resolve"]);
@@ -160,16 +166,7 @@ fn zsh_completes_private_ids_attributes_and_nix_commands() {
     if !shell_available("zsh") {
         return;
     }
-    let c = zsh(&env, "", &["nixp", "profile", "install", "fo"]);
-    assert!(has(&c, "foo"), "{c:?}");
-    let c = zsh(&env, "", &["nixp", "build", "foo#MA"]);
-    assert_eq!(c, ["foo#MAIN_PKG"]);
-    let c = zsh(&env, "", &["nixp", "fl"]);
-    assert!(has(&c, "flake"), "{c:?}");
-    let c = zsh(&env, "", &["nixp", "flake", "show", "PKGS.bl"]);
-    assert_eq!(c, ["PKGS.blender"]);
-    let c = zsh(&env, "alias nix=nixp", &["nix", "build", "fo"]);
-    assert!(has(&c, "foo"), "{c:?}");
+    completes_the_basics("alias nix=nixp", |setup, words| zsh(&env, setup, words));
 }
 
 #[test]
@@ -178,16 +175,9 @@ fn fish_completes_private_ids_attributes_and_nix_commands() {
     if !shell_available("fish") {
         return;
     }
-    let c = fish(&env, "", "nixp profile install fo");
-    assert!(has(&c, "foo"), "{c:?}");
-    let c = fish(&env, "", "nixp build foo#MA");
-    assert_eq!(c, ["foo#MAIN_PKG"]);
-    let c = fish(&env, "", "nixp fl");
-    assert!(has(&c, "flake"), "{c:?}");
-    let c = fish(&env, "", "nixp flake show PKGS.bl");
-    assert_eq!(c, ["PKGS.blender"]);
-    let c = fish(&env, "alias nix=nixp", "nix build fo");
-    assert!(has(&c, "foo"), "{c:?}");
+    completes_the_basics("alias nix=nixp", |setup, words| {
+        fish(&env, setup, &words.join(" "))
+    });
 }
 
 #[test]

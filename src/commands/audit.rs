@@ -51,11 +51,8 @@ pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8
         let layer = RegistryLayer::new(path.clone());
         let listing = match layer.list() {
             Ok(l) => l,
-            Err(e) => {
-                let (status, message) = match e {
-                    LookupFailure::Unavailable(u) => (u.status.as_str(), u.message),
-                    LookupFailure::Error(e) => ("invalid", e.0),
-                };
+            Err(u) => {
+                let (status, message) = (u.status.as_str(), u.message);
                 // A user or system registry nix does not have is normal; one
                 // it cannot read is not, nor a global one not fetched yet
                 // (nix downloads it on first use).

@@ -4,7 +4,7 @@ use crate::cli::{AddArgs, KindArg, LayersAction, LayersArgs};
 use crate::config::edit::{self, Place};
 use crate::config::{Config, infer_kind};
 use crate::exit::{self, coded};
-use crate::layer::{Layer, LayerKind, LookupFailure, Status};
+use crate::layer::{Layer, LayerKind, Status};
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -76,8 +76,7 @@ struct Row {
 fn survey(layer: &Layer) -> Row {
     let (flakes, status, error) = match layer.source.list() {
         Ok(l) => (Some(l.len()), Status::Ok, None),
-        Err(LookupFailure::Unavailable(u)) => (None, u.status, Some(u.message)),
-        Err(LookupFailure::Error(e)) => (None, Status::Invalid, Some(e.0)),
+        Err(u) => (None, u.status, Some(u.message)),
     };
     Row {
         name: layer.name.clone(),

@@ -105,20 +105,15 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
 /// (and cached) by nix.
 fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write) -> Result<u8> {
     let prober = stack.prober().map_err(|e| anyhow::anyhow!(e))?;
-    let candidates: Vec<(usize, crate::outputs::Candidate)> = listed
+    let candidates: Vec<_> = listed
         .iter()
-        .enumerate()
-        .filter_map(|(n, l)| {
+        .map(|l| {
             let (target, dir) = l.target.as_ref()?;
             let reference = l.reference.as_ref().ok()?;
-            Some((n, stack.candidate_for(reference, target, dir.as_deref())))
+            Some(stack.candidate_for(reference, target, dir.as_deref()))
         })
         .collect();
-    let cands: Vec<_> = candidates.iter().map(|(_, c)| c.clone()).collect();
-    let mut probes: Vec<Option<Result<Probe, String>>> = (0..listed.len()).map(|_| None).collect();
-    for ((n, _), p) in candidates.iter().zip(prober.probe(&cands, None, false)) {
-        probes[*n] = p;
-    }
+    let probes = prober.probe(&candidates, None, false);
     let name = |i: usize| stack.layers()[i].name.as_str();
     let error = |l: &Listed, p: &Option<Result<Probe, String>>| match (&l.reference, p) {
         (Err(e), _) | (_, Some(Err(e))) => Some(e.clone()),

@@ -86,10 +86,9 @@ impl Source for DirLayer {
         vec![serde_json::json!({"from": {"type": "indirect", "id": id}, "to": to})]
     }
 
-    fn list(&self) -> Result<Listing, LookupFailure> {
-        self.check_root()?;
-        let rd = std::fs::read_dir(&self.root)
-            .map_err(|e| LookupFailure::Unavailable(unavailable(&self.root, &e)))?;
+    fn list(&self) -> Result<Listing, super::Unavailable> {
+        self.check_root().map_err(LookupFailure::into_unavailable)?;
+        let rd = std::fs::read_dir(&self.root).map_err(|e| unavailable(&self.root, &e))?;
         let mut listing = Listing::default();
         for entry in rd.flatten() {
             let name = entry.file_name();

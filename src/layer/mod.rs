@@ -13,7 +13,7 @@ mod remote;
 
 pub use dir::DirLayer;
 pub use registry::RegistryLayer;
-pub use remote::{CacheInfo, RemoteLayer, age_text, collection_target, is_url, tarball_ttl};
+pub use remote::{CacheInfo, RemoteLayer, age_text, collection_target, is_url};
 
 use crate::flakeref::Indirect;
 use crate::target::Target;
@@ -107,6 +107,20 @@ pub enum LookupFailure {
     Error(LookupError),
 }
 
+impl LookupFailure {
+    /// For a whole listing, an error (a malformed source) makes the layer
+    /// unavailable as `Invalid`.
+    pub fn into_unavailable(self) -> Unavailable {
+        match self {
+            LookupFailure::Unavailable(u) => u,
+            LookupFailure::Error(LookupError(message)) => Unavailable {
+                status: Status::Invalid,
+                message,
+            },
+        }
+    }
+}
+
 /// What a layer holds in full, for `nixp list` and `nixp layers`. The ids
 /// are kept in one string (a layer may hold 10,000 of them).
 #[derive(Debug, Default)]
@@ -148,14 +162,27 @@ pub trait Source: Send + Sync {
     fn location(&self) -> String;
     /// One round of lookup for `input` (its `dir` is the stack's business).
     fn lookup(&self, input: &Indirect) -> Lookup;
-    /// Every id the layer holds; reads the whole source.
-    fn list(&self) -> Result<Listing, LookupFailure>;
+    /// Every id the layer holds; reads the whole source. A source that
+    /// cannot be read in full is unavailable (`Invalid` when malformed).
+    fn list(&self) -> Result<Listing, Unavailable>;
     /// The layer's entries for `id` as nix registry.json entries, in the
     /// order nix should try them (for `nixp export`).
     fn registry_entries(&self, id: &str) -> Vec<serde_json::Value>;
     /// The layer as a remote one (cache, refresh), if it is.
     fn remote(&self) -> Option<&RemoteLayer> {
         None
+    }
+}
+
+impl Layer {
+    /// Whether the layer has anything to say about `input`'s id or this
+    /// very reference (holds it, defines it, or fails on it): a cheap check
+    /// that decides whether nixp must answer for a word at all.
+    pub fn knows(&self, input: &Indirect) -> bool {
+        !matches!(
+            self.source.lookup(input),
+            Ok(Answer::Absent) | Err(LookupFailure::Unavailable(_))
+        )
     }
 }
 

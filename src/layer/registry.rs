@@ -5,9 +5,7 @@
 //! ref/rev onto its `to`. The file is read and checked once per run, on the
 //! first lookup; chains (an indirect `to`) are the stack's business.
 
-use super::{
-    Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, Status, Unavailable,
-};
+use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, Unavailable};
 use crate::flakeref::{Indirect, is_flake_id, is_ref, is_rev};
 use crate::target::Target;
 use serde::Deserialize;
@@ -32,9 +30,7 @@ struct Entry {
 /// An entry's `from`: always indirect.
 #[derive(Debug, PartialEq)]
 struct From {
-    id: String,
-    reference: Option<String>,
-    rev: Option<String>,
+    ind: Indirect,
     /// A `from` no typed reference equals: pinned by `narHash`, or direct.
     unmatchable: bool,
 }
@@ -129,9 +125,7 @@ fn check_from(attrs: &Map<String, Value>) -> Result<From, String> {
     if attrs.get("type").and_then(Value::as_str) != Some("indirect") {
         // nix reads such an entry, and no indirect reference ever equals it.
         return Ok(From {
-            id: String::new(),
-            reference: None,
-            rev: None,
+            ind: Indirect::default(),
             unmatchable: true,
         });
     }
@@ -161,29 +155,31 @@ fn check_from(attrs: &Map<String, Value>) -> Result<From, String> {
         return Err(format!("'{r}' is not a commit hash"));
     }
     Ok(From {
-        id,
-        reference,
-        rev,
+        ind: Indirect {
+            id,
+            reference,
+            rev,
+            dir: None,
+        },
         unmatchable: attrs.contains_key("narHash"),
     })
 }
 
 impl From {
     fn equals(&self, input: &Indirect) -> bool {
+        let f = &self.ind;
         !self.unmatchable
-            && self.id == input.id
-            && self.reference == input.reference
-            && self.rev == input.rev
+            && f.id == input.id
+            && f.reference == input.reference
+            && f.rev == input.rev
     }
 
     /// nix's `Input::contains`: equal, or equal once the input's ref/rev
     /// are dropped.
     fn contains(&self, input: &Indirect) -> bool {
+        let f = &self.ind;
         self.equals(input)
-            || (!self.unmatchable
-                && self.id == input.id
-                && self.reference.is_none()
-                && self.rev.is_none())
+            || (!self.unmatchable && f.id == input.id && f.reference.is_none() && f.rev.is_none())
     }
 }
 
@@ -218,8 +214,8 @@ impl Source for RegistryLayer {
                 let carry_ref = input
                     .reference
                     .as_deref()
-                    .filter(|_| e.from.reference.is_none());
-                let carry_rev = input.rev.as_deref().filter(|_| e.from.rev.is_none());
+                    .filter(|_| e.from.ind.reference.is_none());
+                let carry_rev = input.rev.as_deref().filter(|_| e.from.ind.rev.is_none());
                 let target =
                     e.to.clone()
                         .apply_overrides(carry_ref, carry_rev)
@@ -239,15 +235,10 @@ impl Source for RegistryLayer {
         }
         let defined: Vec<String> = entries
             .iter()
-            .filter(|e| e.from.id == input.id)
+            .filter(|e| e.from.ind.id == input.id)
             .map(|e| {
-                let f = Indirect {
-                    id: e.from.id.clone(),
-                    reference: e.from.reference.clone(),
-                    rev: e.from.rev.clone(),
-                    dir: None,
-                };
-                format!("'{}'{}", f.short(), if e.exact { " (exact)" } else { "" })
+                let exact = if e.exact { " (exact)" } else { "" };
+                format!("'{}'{exact}", e.from.ind.short())
             })
             .collect();
         if defined.is_empty() {
@@ -267,21 +258,12 @@ impl Source for RegistryLayer {
         self.entries_for(id)
     }
 
-    fn list(&self) -> Result<Listing, LookupFailure> {
-        let entries = match self.entries() {
-            Ok(e) => e,
-            Err(LookupFailure::Error(LookupError(m))) => {
-                return Err(LookupFailure::Unavailable(Unavailable {
-                    status: Status::Invalid,
-                    message: m,
-                }));
-            }
-            Err(e) => return Err(e),
-        };
+    fn list(&self) -> Result<Listing, Unavailable> {
+        let entries = self.entries().map_err(LookupFailure::into_unavailable)?;
         let mut ids: Vec<&str> = entries
             .iter()
             .filter(|e| !e.from.unmatchable)
-            .map(|e| e.from.id.as_str())
+            .map(|e| e.from.ind.id.as_str())
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -302,16 +284,9 @@ impl RegistryLayer {
         };
         entries
             .iter()
-            .filter(|e| !e.from.unmatchable && e.from.id == id)
+            .filter(|e| !e.from.unmatchable && e.from.ind.id == id)
             .map(|e| {
-                let mut from = Map::new();
-                from.insert("type".into(), "indirect".into());
-                from.insert("id".into(), e.from.id.clone().into());
-                for (k, v) in [("ref", &e.from.reference), ("rev", &e.from.rev)] {
-                    if let Some(v) = v {
-                        from.insert(k.into(), v.clone().into());
-                    }
-                }
+                let from = Target::Indirect(e.from.ind.clone()).registry_attrs(None);
                 let mut entry = Map::new();
                 entry.insert("from".into(), Value::Object(from));
                 entry.insert(

@@ -14,14 +14,14 @@ use super::{
     Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, RegistryLayer, Source, Status,
     Unavailable,
 };
-use crate::flakeref::{Indirect, is_flake_id};
+use crate::flakeref::Indirect;
+use crate::nix::{now, tarball_ttl};
 use crate::target::Target;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a remote layer learnt from its last successful fetch.
 #[derive(Serialize, Deserialize, Clone)]
@@ -74,12 +74,6 @@ pub struct RemoteLayer {
 pub struct CacheInfo {
     pub age: Option<u64>,
     pub last_error: Option<String>,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A duration for people: `42 s`, `5 min`, `3 h`, `2 days`.
@@ -279,13 +273,7 @@ impl RemoteLayer {
             .output()
             .map_err(|e| format!("cannot run nix: {e}"))?;
         if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let last = err
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("nix failed");
-            return Err(last.trim().trim_start_matches("error: ").to_string());
+            return Err(crate::nix::error_line(&out.stderr));
         }
         let v: Value =
             serde_json::from_slice(&out.stdout).map_err(|e| format!("nix's answer: {e}"))?;
@@ -295,21 +283,17 @@ impl RemoteLayer {
             .ok_or("nix's answer has no storePath")?;
         let mut c = CacheFile::empty(&self.source);
         if self.kind == LayerKind::Collection {
-            let mut ids: Vec<String> = std::fs::read_dir(store_path)
-                .map_err(|e| format!("cannot read '{store_path}': {e}"))?
-                .flatten()
-                .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                .filter(|n| {
-                    is_flake_id(n) && Path::new(store_path).join(n).join("flake.nix").exists()
-                })
-                .collect();
+            // The fetched tree is a directory of flakes, as a `dir` layer's.
+            let listing = super::DirLayer::new(store_path.into())
+                .list()
+                .map_err(|u| u.message)?;
+            let mut ids: Vec<String> = listing.ids().map(str::to_string).collect();
             ids.sort();
             c.ids = Some(ids);
         } else {
+            // Checked (by `cached_data`) before it can replace a good cache.
             let bytes = std::fs::read(store_path)
                 .map_err(|e| format!("cannot read '{store_path}': {e}"))?;
-            // Checked before it can replace a good cache.
-            RegistryLayer::from_text(&self.source, &bytes)?;
             c.registry = Some(
                 String::from_utf8(bytes).map_err(|_| "the registry is not UTF-8".to_string())?,
             );
@@ -334,29 +318,6 @@ impl RemoteLayer {
             last_error: c.and_then(|c| c.last_error),
         }
     }
-}
-
-/// nix's `tarball-ttl`: from `NIX_CONFIG`, else the user's, else the
-/// system's nix.conf; 3600 s by default.
-pub fn tarball_ttl() -> u64 {
-    let from = |text: &str| {
-        text.lines().rev().find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == "tarball-ttl").then(|| v.trim().parse::<u64>().ok())?
-        })
-    };
-    // Read from the files, not asked of nix: this runs on every run.
-    let user = crate::config::xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/nix.conf"));
-    let system = crate::nixreg::conf_dir().join("nix.conf");
-    std::env::var("NIX_CONFIG")
-        .ok()
-        .and_then(|t| from(&t))
-        .or_else(|| {
-            user.and_then(|p| std::fs::read_to_string(p).ok())
-                .and_then(|t| from(&t))
-        })
-        .or_else(|| std::fs::read_to_string(system).ok().and_then(|t| from(&t)))
-        .unwrap_or(3600)
 }
 
 impl Source for RemoteLayer {
@@ -396,8 +357,8 @@ impl Source for RemoteLayer {
         }
     }
 
-    fn list(&self) -> Result<Listing, LookupFailure> {
-        match self.loaded()? {
+    fn list(&self) -> Result<Listing, Unavailable> {
+        match self.loaded().map_err(|e| e.clone().into_unavailable())? {
             Loaded::Registry(r) => r.list(),
             Loaded::Collection(ids) => {
                 let mut l = Listing::default();
