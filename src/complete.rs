@@ -62,11 +62,14 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     if index == 0 || index > words.len() {
-        return pass_to_nix(args);
+        return pass_to_nix(&crate::nix::locate()?, args);
     }
     let word = &words[index - 1];
     if index == 1 {
-        let mut answer = ask_nix(&args, index).unwrap_or_else(|| Answer::new("normal"));
+        let mut answer = crate::nix::locate()
+            .ok()
+            .and_then(|nix| ask_nix(&nix, &args, index))
+            .unwrap_or_else(|| Answer::new("normal"));
         let ours = VERBS
             .iter()
             .filter(|v| v.starts_with(word.as_str()))
@@ -80,27 +83,27 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         v if VERBS.contains(&v) => return own_verb(&config, &words, index),
         _ => {}
     }
+    let nix = crate::nix::locate()?;
     if config.layers.is_empty() {
-        return pass_to_nix(args);
+        return pass_to_nix(&nix, args);
     }
     let stack = Stack::new(&config);
-    let nix = crate::nix::locate()?;
     let schema = Schema::load(&nix, config.paths.cache.as_deref());
     let reading = crate::rewrite::read(&schema.root, &args[..index]);
     let Some(slot) = reading.slots.iter().find(|s| s.index == index - 1) else {
-        return pass_to_nix(args);
+        return pass_to_nix(&nix, args);
     };
     if let Some((base, attr)) = word.split_once('#') {
         let res = stack.resolve(base, Position::FlakeUrl, Depth::FirstHolder);
         let Some(concrete) = res.output.as_deref().filter(|_| res.rewritten()) else {
             return match res.error {
                 Some(_) => Answer::new("attrs").print(),
-                None => pass_to_nix(args),
+                None => pass_to_nix(&nix, args),
             };
         };
         let mut asked = args.clone();
         asked[slot.index] = OsString::from(format!("{concrete}#{attr}"));
-        let mut answer = ask_nix(&asked, index).unwrap_or_else(|| Answer::new("attrs"));
+        let mut answer = ask_nix(&nix, &asked, index).unwrap_or_else(|| Answer::new("attrs"));
         let (theirs, ours) = (format!("{concrete}#"), format!("{base}#"));
         for line in &mut answer.lines {
             if let Some(rest) = line.strip_prefix(&theirs) {
@@ -111,7 +114,7 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
     }
     let ids = private_ids(&stack, word);
     if ids.is_empty() {
-        return pass_to_nix(args);
+        return pass_to_nix(&nix, args);
     }
     // What nix offers here too: `.` for an empty word, directories, and the
     // ids of the user and system registries (the global one needs nix).
@@ -301,8 +304,7 @@ fn verb_about(verb: &str) -> String {
 }
 
 /// Runs the real nix's completion for `args` and reads its answer.
-fn ask_nix(args: &[OsString], index: usize) -> Option<Answer> {
-    let nix = crate::nix::locate().ok()?;
+fn ask_nix(nix: &Path, args: &[OsString], index: usize) -> Option<Answer> {
     let out = Command::new(nix)
         .args(args)
         .env("NIX_GET_COMPLETIONS", index.to_string())
@@ -320,8 +322,7 @@ fn ask_nix(args: &[OsString], index: usize) -> Option<Answer> {
 }
 
 /// Lets nix answer, exactly as without nixp.
-fn pass_to_nix(args: Vec<OsString>) -> Result<u8> {
-    let nix = crate::nix::locate()?;
-    let depth = crate::nix::check_depth(&nix)?;
-    Err(crate::nix::exec(&nix, &args, depth))
+fn pass_to_nix(nix: &Path, args: Vec<OsString>) -> Result<u8> {
+    let depth = crate::nix::check_depth(nix)?;
+    Err(crate::nix::exec(nix, &args, depth))
 }

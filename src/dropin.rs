@@ -18,18 +18,11 @@ use anyhow::Result;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// What nixp will run.
+/// What nixp will run: the real nix, the nesting depth, the command line.
 pub struct Plan {
     pub nix: PathBuf,
     pub depth: u32,
-    pub args: Vec<OsString>,
-    /// Every reference that was looked up, rewritten or not.
-    pub resolutions: Vec<Resolution>,
-    /// Why the command line cannot be run (each an `error:` line).
-    pub errors: Vec<String>,
-    /// `--override-flake` pairs added for private inputs of local flakes:
-    /// (flake directory, id, reference).
-    pub overrides: Vec<(PathBuf, String, String)>,
+    pub line: Rewritten,
 }
 
 /// Plans a nix command line (argv without argv[0]).
@@ -39,10 +32,10 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
     let mut plan = Plan {
         nix,
         depth,
-        args,
-        resolutions: vec![],
-        errors: vec![],
-        overrides: vec![],
+        line: Rewritten {
+            args,
+            ..Rewritten::default()
+        },
     };
     // nix's completion protocol echoes words back as typed: rewriting them
     // would break it (and fail on partial words with the fallback off).
@@ -50,28 +43,30 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
         return Ok(plan);
     }
     let stack = Stack::new(config);
-    if !plan.args.iter().any(|a| could_be_private(&stack, a))
-        && !local_flakes(&plan.args)
+    let args = &plan.line.args;
+    if !args.iter().any(|a| could_be_private(&stack, a))
+        && !local_flakes(args)
             .iter()
             .any(|d| uses_private_inputs(&stack, d))
     {
         return Ok(plan);
     }
     let schema = Schema::load(&plan.nix, config.paths.cache.as_deref());
-    let rewritten = rewrite_line(&stack, &schema, &plan.nix, &plan.args, depth_mode);
-    plan.args = rewritten.args;
-    plan.resolutions = rewritten.resolutions;
-    plan.errors = rewritten.errors;
-    plan.overrides = rewritten.overrides;
+    plan.line = rewrite_line(&stack, &schema, &plan.nix, args, depth_mode);
     Ok(plan)
 }
 
 /// A command line after resolution.
+#[derive(Default)]
 pub struct Rewritten {
+    /// The arguments nix gets (without argv[0]).
     pub args: Vec<OsString>,
+    /// Every reference that was looked up, rewritten or not.
     pub resolutions: Vec<Resolution>,
+    /// Why the command line cannot be run (each an `error:` line).
     pub errors: Vec<String>,
-    /// (flake directory, id, reference) of each `--override-flake` added.
+    /// `--override-flake` pairs added for private inputs of local flakes:
+    /// (flake directory, reference, target).
     pub overrides: Vec<(PathBuf, String, String)>,
 }
 
@@ -85,12 +80,7 @@ pub fn rewrite_line(
     args: &[OsString],
     depth_mode: Depth,
 ) -> Rewritten {
-    let mut out = Rewritten {
-        args: vec![],
-        resolutions: vec![],
-        errors: vec![],
-        overrides: vec![],
-    };
+    let mut out = Rewritten::default();
     let reading = rewrite::read(&schema.root, args);
     // `--system` on the command line is the system nix looks outputs up for.
     let system = reading.system.clone().unwrap_or_else(|| schema.system());
@@ -107,7 +97,7 @@ pub fn rewrite_line(
         let search = Search::of(
             &reading.command,
             slot.flag.as_deref(),
-            slot.positional && slot.position == Position::Installable,
+            slot.positional() && slot.position == Position::Installable,
         );
         let res = stack.resolve_for(word, slot.position, depth_mode, search);
         if let Some(e) = &res.error {
@@ -116,7 +106,7 @@ pub fn rewrite_line(
             if res.rewritten() {
                 replacements.push((slot.index, o.clone()));
             }
-            if slot.positional {
+            if slot.positional() {
                 flakes.push(o.clone());
             }
         }
@@ -219,18 +209,17 @@ fn local_flakes(args: &[OsString]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::iter::once(".")
         .chain(args.iter().filter_map(|a| a.to_str()))
         .filter(|w| !w.starts_with('-'))
-        .filter_map(|w| match flakeref::parse(w, Position::FlakeUrl).kind {
-            Kind::Path | Kind::Url => local_flake(w),
-            _ => None,
-        })
+        .filter_map(local_flake)
         .collect();
+    dirs.sort();
     dirs.dedup();
     dirs
 }
 
 /// Whether nixp answers for an indirect input of a local flake.
 fn uses_private_inputs(stack: &Stack, dir: &Path) -> bool {
-    crate::flakeinputs::indirect_refs(dir)
+    stack
+        .indirect_refs(dir)
         .iter()
         .any(|r| stack.answers_for(r))
 }
@@ -238,17 +227,23 @@ fn uses_private_inputs(stack: &Stack, dir: &Path) -> bool {
 /// The plan for people: the exact command line, then each rewrite's trace.
 pub fn describe(plan: &Plan, fallback: bool) -> String {
     let mut words = vec![plan.nix.to_string_lossy().into_owned()];
-    words.extend(plan.args.iter().map(|a| a.to_string_lossy().into_owned()));
+    words.extend(
+        plan.line
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
     let mut s = shell_words::join(&words);
     s.push('\n');
     for r in plan
+        .line
         .resolutions
         .iter()
         .filter(|r| r.rewritten() || r.error.is_some())
     {
         s.push_str(&crate::commands::explain_resolution(r, fallback));
     }
-    for (dir, id, r) in &plan.overrides {
+    for (dir, id, r) in &plan.line.overrides {
         s.push_str(&format!(
             "input '{id}' of flake '{}' -> {r} (--override-flake)\n",
             dir.display()
@@ -270,8 +265,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
             Depth::FirstHolder
         },
     )?;
-    if !plan.errors.is_empty() {
-        for e in &plan.errors {
+    if !plan.line.errors.is_empty() {
+        for e in &plan.line.errors {
             crate::report::error(e);
         }
         return Ok(exit::RESOLVE);
@@ -279,5 +274,5 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
     if explain {
         crate::report::text(&describe(&plan, config.fallback));
     }
-    Err(crate::nix::exec(&plan.nix, &plan.args, plan.depth))
+    Err(crate::nix::exec(&plan.nix, &plan.line.args, plan.depth))
 }

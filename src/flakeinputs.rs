@@ -6,7 +6,7 @@
 //! computed inputs (`inputs = import ./x.nix;`, interpolated names or urls)
 //! are not seen. Bad input gives fewer references, never an error.
 
-use crate::flakeref::{self, Kind, Position, is_flake_id};
+use crate::flakeref::{self, Indirect, Kind, Position, is_flake_id};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -68,15 +68,12 @@ pub fn indirect_refs_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> 
 
 /// An indirect flake reference as `id[/ref][/rev]` (`foo`, `foo/ref/rev`,
 /// `flake:foo?dir=x` is `foo`).
-fn indirect_ref(url: &str) -> Option<&str> {
-    let body = url.strip_prefix("flake:");
-    if body.is_none() && url.contains('?') {
-        return None; // a path with a query
+fn indirect_ref(url: &str) -> Option<String> {
+    let r = flakeref::parse(url, Position::FlakeUrl);
+    match r.kind {
+        Kind::Indirect(ind) if r.fragment.is_none() => Some(ind.short()),
+        _ => None,
     }
-    let body = body.unwrap_or(url).split('?').next().unwrap_or_default();
-    let (id, rest) = body.split_once('/').unwrap_or((body, ""));
-    let ref_char = |c: u8| c.is_ascii_alphanumeric() || b"_./@+-".contains(&c);
-    (is_flake_id(id) && rest.bytes().all(ref_char)).then_some(body)
 }
 
 /// flake.lock: `id[/ref][/rev]` of the nodes whose `original` is indirect.
@@ -87,14 +84,14 @@ fn lock_refs(src: &str) -> Vec<String> {
         let original = node.get("original")?;
         (original.get("type")?.as_str()? == "indirect").then_some(())?;
         let id = original.get("id")?.as_str()?;
-        let mut r = is_flake_id(id).then(|| id.to_string())?;
-        for k in ["ref", "rev"] {
-            if let Some(v) = original.get(k).and_then(|v| v.as_str()) {
-                r.push('/');
-                r.push_str(v);
-            }
-        }
-        Some(r)
+        let get = |k: &str| original.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let ind = Indirect {
+            id: id.to_string(),
+            reference: get("ref"),
+            rev: get("rev"),
+            dir: None,
+        };
+        is_flake_id(id).then(|| ind.short())
     };
     nodes.flat_map(|n| n.values()).filter_map(id).collect()
 }
@@ -135,7 +132,7 @@ fn nix_refs(src: &str) -> Vec<String> {
     }
     let id = |(names, input): (&Vec<String>, &Input)| match (&input.url, names.as_slice()) {
         _ if input.skip => None,
-        (Some(url), _) => url.as_deref().and_then(indirect_ref).map(str::to_string),
+        (Some(url), _) => url.as_deref().and_then(indirect_ref),
         (None, [name]) if is_flake_id(name) => Some(name.clone()),
         (None, _) => None,
     };
@@ -421,7 +418,7 @@ mod tests {
         let refs = "a a/main flake:a flake:a?dir=x flake:a/v1.2?dir=x nixpkgs/nixos-23.11
             a/m/0123456789abcdef0123456789abcdef01234567 github:o/r path:./x ./x /abs a?dir=x
             git+https://x 1a a/b#c";
-        let id = |u| indirect_ref(u).unwrap_or("-");
+        let id = |u| indirect_ref(u).unwrap_or("-".into());
         let got: Vec<_> = refs.split_whitespace().map(id).collect();
         assert_eq!(
             got.join(" "),

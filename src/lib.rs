@@ -41,10 +41,8 @@ pub fn run() -> ExitCode {
         .and_then(|n| n.parse::<usize>().ok());
     let result = match (completing, verb) {
         (Some(n), _) => complete::run(args.into_iter().skip(1).collect(), n),
-        (None, verb) => match verb {
-            Some(v) if cli::VERBS.contains(&v) => commands::run(args),
-            _ => dropin::run(args.into_iter().skip(1).collect()),
-        },
+        (None, Some(v)) if cli::VERBS.contains(&v) => commands::run(args),
+        (None, _) => dropin::run(args.into_iter().skip(1).collect()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

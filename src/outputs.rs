@@ -143,7 +143,7 @@ impl Probe {
     }
 }
 
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct CacheFile {
     version: String,
     fingerprint: String,
@@ -208,7 +208,8 @@ impl Prober {
         let mut todo = vec![];
         for (i, c) in candidates.iter().enumerate() {
             let Some(c) = c else { continue };
-            let fresh = self.cached(c).and_then(|f| {
+            let file = self.cached(c);
+            let fresh = file.as_ref().and_then(|f| {
                 let answer = match want {
                     Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
                     None => &Answer::default(),
@@ -220,7 +221,7 @@ impl Prober {
                 })
             });
             let Some(probe) = fresh else {
-                todo.push((i, c));
+                todo.push((i, c, file));
                 continue;
             };
             let stop = until_found && probe.found.is_some();
@@ -233,16 +234,17 @@ impl Prober {
             return results;
         }
         let probe_dir = self.probe_flake();
-        let fresh = crate::stack::parallel_map_n(&todo, todo.len().min(16), |&(_, c)| {
+        let fresh = crate::stack::parallel_map_n(&todo, todo.len().min(16), |(_, c, file)| {
             let dir = probe_dir.as_ref().map_err(Clone::clone)?;
-            // Fingerprint before the evaluation (taken by `cached` above):
-            // an edit during it makes the next run probe again.
+            // Fingerprinted before the evaluation: an edit during it makes
+            // the next run probe again.
             let fingerprint = self.fingerprint(c);
             let answer = self.run_probe(dir.path(), c, &paths)?;
-            self.store(c, &fingerprint, want.map(|_| query.as_str()), &answer);
+            let query = want.map(|_| query.as_str());
+            self.store(c, file.as_ref(), fingerprint, query, &answer);
             Ok(answer)
         });
-        for ((i, _), r) in todo.into_iter().zip(fresh) {
+        for ((i, _, _), r) in todo.into_iter().zip(fresh) {
             results[i] = Some(r);
         }
         results
@@ -303,17 +305,22 @@ impl Prober {
         .then_some(file)
     }
 
-    fn store(&self, c: &Candidate, fingerprint: &str, query: Option<&str>, answer: &Probe) {
+    /// Writes `answer` into the cache beside `file`'s answers to other
+    /// questions about the same content (`file`: the entry `cached` found).
+    fn store(
+        &self,
+        c: &Candidate,
+        file: Option<&CacheFile>,
+        fingerprint: String,
+        query: Option<&str>,
+        answer: &Probe,
+    ) {
         let Some(path) = self.cache_file(c) else {
             return;
         };
-        // Keep the answers to other questions about the same content.
-        let mut file = self
-            .cached(c)
-            .filter(|f| f.fingerprint == fingerprint)
-            .unwrap_or_default();
+        let mut file = file.cloned().unwrap_or_default();
         file.version = VERSION.into();
-        file.fingerprint = fingerprint.into();
+        file.fingerprint = fingerprint;
         file.checked = crate::nix::now();
         file.offers = answer.offers.clone();
         file.offers_error = answer.offers_error.clone();
@@ -541,7 +548,7 @@ mod tests {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "{not json").unwrap();
         assert!(p.cached(&c).is_none());
-        p.store(&c, &p.fingerprint(&c), Some("q"), &Probe::default());
+        p.store(&c, None, p.fingerprint(&c), Some("q"), &Probe::default());
         assert!(p.cached(&c).is_some());
     }
 

@@ -52,10 +52,15 @@ pub struct Slot {
     /// Index into the arguments (argv without argv[0]).
     pub index: usize,
     pub position: Position,
-    /// True for a positional, false for a flag value.
-    pub positional: bool,
-    /// The flag whose value it is (long name), for a flag value.
+    /// The flag whose value it is (long name); `None` for a positional.
     pub flag: Option<String>,
+}
+
+impl Slot {
+    /// A positional argument, not a flag's value.
+    pub fn positional(&self) -> bool {
+        self.flag.is_none()
+    }
 }
 
 /// Where the command line stops being understood.
@@ -186,7 +191,6 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                     slots.push(Slot {
                         index,
                         position: *pos,
-                        positional: false,
                         flag: Some(name.clone()),
                     });
                 }
@@ -230,7 +234,6 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             slots.push(Slot {
                 index,
                 position: *pos,
-                positional: true,
                 flag: None,
             });
         }
@@ -245,7 +248,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         slots.clear();
     }
     if non_flake {
-        slots.retain(|s| !s.positional);
+        slots.retain(|s| !s.positional());
     }
     let command = subs.last();
     let takes_refs = known

@@ -203,7 +203,7 @@ impl Schema {
             Some(mut v) => v.get_mut("args").map(Value::take)?,
             None => crate::nix::json(nix, &["__dump-args"])?,
         };
-        let mut root = Schema::from_dump(&tree)?.root;
+        let mut schema = Schema::from_dump(&tree)?;
         // Settings' old names are flags too (recent nix), left out of the
         // dump: a boolean setting's take no value, the others one.
         let settings = crate::nix::settings(nix);
@@ -216,16 +216,20 @@ impl Schema {
                 .flatten()
             {
                 if let Some(a) = alias.as_str() {
-                    root.flags.entry(a.to_string()).or_insert(Some(arity));
+                    schema
+                        .root
+                        .flags
+                        .entry(a.to_string())
+                        .or_insert(Some(arity));
                 }
             }
         }
-        let system = settings
+        schema.system = settings
             .as_ref()
             .and_then(|s| s.pointer("/system/value"))
             .and_then(Value::as_str)
             .map(str::to_string);
-        Some(Schema { root, system })
+        Some(schema)
     }
 
     /// The platform nix evaluates for: its `system` setting, else the one

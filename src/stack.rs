@@ -40,7 +40,8 @@ use crate::outputs::Prober;
 use crate::target::Target;
 use crate::want::{Search, Want};
 use std::cell::{OnceCell, RefCell};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// nix's bound on registry chains.
 const MAX_ROUNDS: usize = 100;
@@ -53,6 +54,8 @@ pub struct Stack {
     cache: Option<std::path::PathBuf>,
     /// nix, for the output-aware choice; set up on first use.
     prober: OnceCell<Result<Prober, String>>,
+    /// The indirect references of local flakes' inputs, read once per run.
+    inputs: RefCell<std::collections::BTreeMap<PathBuf, Rc<[String]>>>,
 }
 
 /// How a reference was resolved.
@@ -259,6 +262,7 @@ impl Stack {
             warned,
             cache: config.paths.cache.clone(),
             prober: OnceCell::new(),
+            inputs: RefCell::default(),
         }
     }
 
@@ -764,6 +768,16 @@ impl Stack {
         }
     }
 
+    /// The indirect references a local flake's inputs use
+    /// (`flakeinputs::indirect_refs`), read once per run.
+    pub fn indirect_refs(&self, flake_dir: &Path) -> Rc<[String]> {
+        self.inputs
+            .borrow_mut()
+            .entry(flake_dir.to_path_buf())
+            .or_insert_with(|| crate::flakeinputs::indirect_refs(flake_dir).into())
+            .clone()
+    }
+
     /// Whether nixp answers for the indirect reference `r` where nix would
     /// ask its registries: a layer that is not explicit holds its id, or a
     /// layer claims it. (For the fast path and for flake inputs.)
@@ -788,12 +802,12 @@ impl Stack {
         let mut seen: Vec<String> = vec![];
         let mut dirs = vec![flake_dir.to_path_buf()];
         while let Some(dir) = dirs.pop() {
-            for r in crate::flakeinputs::indirect_refs(&dir) {
-                if seen.contains(&r) || !self.answers_for(&r) {
+            for r in self.indirect_refs(&dir).iter() {
+                if seen.contains(r) || !self.answers_for(r) {
                     continue;
                 }
                 seen.push(r.clone());
-                let res = self.resolve(&r, Position::FlakeUrl, Depth::FirstHolder);
+                let res = self.resolve(r, Position::FlakeUrl, Depth::FirstHolder);
                 if let Some(e) = res.error {
                     return Err(format!(
                         "cannot resolve input '{r}' of flake '{}': {e}",
@@ -802,7 +816,7 @@ impl Stack {
                 }
                 if let (true, Some(o)) = (res.rewritten(), res.output) {
                     dirs.extend(crate::flakeinputs::local_flake(&o));
-                    out.push((r, o));
+                    out.push((r.clone(), o));
                 }
             }
         }

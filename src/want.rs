@@ -51,18 +51,6 @@ impl Search {
         })
     }
 
-    /// A short name for messages and cache keys.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Search::Packages => "packages",
-            Search::Apps => "apps",
-            Search::DevShells => "devShells",
-            Search::PackageSets => "package sets",
-            Search::Bundlers => "bundlers",
-            Search::Templates => "templates",
-        }
-    }
-
     fn defaults(self, sys: &str) -> Vec<String> {
         let packages = vec![
             format!("packages.{sys}.default"),

@@ -12,11 +12,11 @@ use std::io::Write;
 pub fn run(config: &Config, args: ExplainArgs, out: &mut impl Write) -> Result<u8> {
     let plan = dropin::plan(config, args.args, Depth::All)?;
     write!(out, "{}", dropin::describe(&plan, config.fallback))?;
-    if plan.errors.is_empty() {
+    if plan.line.errors.is_empty() {
         return Ok(exit::OK);
     }
     out.flush()?;
-    for e in &plan.errors {
+    for e in &plan.line.errors {
         crate::report::error(e);
     }
     Ok(exit::RESOLVE)

@@ -12,12 +12,9 @@ use std::io::Write;
 
 pub fn run(config: &Config, args: &ResolveArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
-    let search = |r: &str| match args.for_command.as_deref() {
-        Some("run") => Some(Search::Apps),
-        Some("develop") => Some(Search::DevShells),
-        Some("search") => Some(Search::PackageSets),
-        Some("build") => Some(Search::Packages),
-        Some(_) => None,
+    // As that nix command would look the reference up (`flake`: as a flake).
+    let search = |r: &str| match &args.for_command {
+        Some(c) => Search::of(std::slice::from_ref(c), None, c != "flake"),
         None => r.contains('#').then_some(Search::Packages),
     };
     let results: Vec<Resolution> = args
