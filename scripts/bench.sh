@@ -109,14 +109,22 @@ bench_complete() {
   unset NIXP_LAYERS
 }
 
+# The real nix as root, offline: no daemon, no substituters, no global
+# registry to download.
+offline_nix() {
+  echo '{"flakes": [], "version": 2}' > "$work/empty-registry.json"
+  export NIX_CONFIG="experimental-features = nix-command flakes
+sandbox = false
+build-users-group =
+substituters =
+flake-registry = $work/empty-registry.json"
+}
+
 bench_remote() {
   command -v nix > /dev/null || { echo "the remote benchmark needs the real nix" >&2; exit 1; }
   command -v git > /dev/null || { echo "the remote benchmark needs git" >&2; exit 1; }
   echo "== warm resolution through a cached collection layer vs a dir layer (100 flakes each)"
-  # nix offline: no global registry to download.
-  echo '{"flakes": [], "version": 2}' > "$work/empty-registry.json"
-  export NIX_CONFIG="experimental-features = nix-command flakes
-flake-registry = $work/empty-registry.json"
+  offline_nix
   mkdir -p "$work/repo"
   for i in $(seq 1 100); do mkdir -p "$work/repo/f$i" && echo '{ outputs = { self }: { }; }' > "$work/repo/f$i/flake.nix"; done
   git -C "$work/repo" init -q && git -C "$work/repo" add -A
@@ -128,17 +136,7 @@ flake-registry = $work/empty-registry.json"
   unset NIXP_LAYERS
   hf remote "env NIXP_LAYERS=D=$work/repo $NIXP resolve f50#x" "env $NIXP resolve f50#x"
   rm -f "$XDG_CONFIG_HOME/nixp/config.json"
-}
-
-# The real nix as root, offline: no daemon, no substituters, no global
-# registry to download.
-offline_nix() {
-  echo '{"flakes": [], "version": 2}' > "$work/empty-registry.json"
-  export NIX_CONFIG="experimental-features = nix-command flakes
-sandbox = false
-build-users-group =
-substituters =
-flake-registry = $work/empty-registry.json"
+  unset NIX_CONFIG
 }
 
 bench_layerflake() {

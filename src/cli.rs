@@ -163,14 +163,7 @@ pub struct AddArgs {
     pub after: Option<String>,
     /// The kind of source (default: inferred, a directory is `dir`, a file `registry`)
     #[arg(long, value_enum)]
-    pub kind: Option<KindArg>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum KindArg {
-    Dir,
-    Registry,
-    Collection,
+    pub kind: Option<crate::layer::LayerKind>,
 }
 
 #[derive(Args, Debug)]

@@ -20,6 +20,17 @@ pub struct NixRegistry {
     pub disabled: bool,
 }
 
+impl NixRegistry {
+    fn new(name: &'static str, path: Option<PathBuf>) -> NixRegistry {
+        NixRegistry {
+            name,
+            path,
+            note: None,
+            disabled: false,
+        }
+    }
+}
+
 /// nix's configuration directory: `$NIX_CONF_DIR`, else `/etc/nix`.
 pub fn conf_dir() -> PathBuf {
     abs_var("NIX_CONF_DIR").unwrap_or_else(|| PathBuf::from("/etc/nix"))
@@ -30,12 +41,7 @@ pub fn conf_dir() -> PathBuf {
 pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
     let user = xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/registry.json"));
     let conf_dir = conf_dir();
-    let mut global = NixRegistry {
-        name: "global",
-        path: None,
-        note: None,
-        disabled: false,
-    };
+    let mut global = NixRegistry::new("global", None);
     match nix.and_then(flake_registry_setting) {
         None => global.note = Some("nix did not say its 'flake-registry' setting".into()),
         Some(v) if v.is_empty() => {
@@ -57,18 +63,8 @@ pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
         }
     }
     vec![
-        NixRegistry {
-            name: "user",
-            path: user,
-            note: None,
-            disabled: false,
-        },
-        NixRegistry {
-            name: "system",
-            path: Some(conf_dir.join("registry.json")),
-            note: None,
-            disabled: false,
-        },
+        NixRegistry::new("user", user),
+        NixRegistry::new("system", Some(conf_dir.join("registry.json"))),
         global,
     ]
 }

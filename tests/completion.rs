@@ -11,9 +11,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// A sandbox with nixp on PATH as `nixp`, the real nix, and a layer PKGS
 /// holding `foo` (package MAIN_PKG) and `blender`.
 fn setup() -> Option<Env> {
-    real_nix()?;
-    let mut env = Env::new();
-    env.use_real_nix();
+    let env = real_nix_env()?;
     env.real_flake("flakes/foo", &[("MAIN_PKG", "foo-main", "private-foo")]);
     env.real_flake("flakes/blender", &[("cycles", "cycles", "cycles")]);
     env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));

@@ -44,11 +44,13 @@ fn pretty(v: &Value) -> String {
 
 // 1. Order -----------------------------------------------------------------
 
-/// Layers A and B (dir layers, in that order), both holding an empty `foo`.
-fn foo_in_a_and_b() -> Env {
+/// Dir layers A (`a/`) and B (`b/`), in that order, holding the (empty)
+/// flakes `flakes` (`"a/foo"`, ...).
+fn a_and_b(flakes: &[&str]) -> Env {
     let env = Env::new();
-    env.flake("a/foo");
-    env.flake("b/foo");
+    for f in flakes {
+        env.flake(f);
+    }
     env.config(json!({"layers": [
         {"name": "A", "dir": env.p("a")},
         {"name": "B", "dir": env.p("b")},
@@ -58,7 +60,7 @@ fn foo_in_a_and_b() -> Env {
 
 #[test]
 fn first_layer_in_config_order_wins() {
-    let env = foo_in_a_and_b();
+    let env = a_and_b(&["a/foo", "b/foo"]);
     // As a flake (nothing evaluated): the order alone decides.
     let r = env.nixp(&["resolve", "--for", "flake", "foo#pkg"]);
     assert_eq!(r.ok(), format!("{}/foo#pkg\n", env.p("a")));
@@ -77,14 +79,7 @@ fn first_layer_in_config_order_wins() {
 
 #[test]
 fn qualified_id_asks_only_that_layer() {
-    let env = Env::new();
-    env.flake("a/foo");
-    env.flake("b/foo");
-    env.flake("b/nope");
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    let env = a_and_b(&["a/foo", "b/foo", "b/nope"]);
 
     let r = env.nixp(&["resolve", "B.foo#x"]);
     assert_eq!(r.ok(), format!("{}/foo#x\n", env.p("b")));
@@ -700,7 +695,7 @@ fn layers_remove() {
 
 #[test]
 fn resolve_json_shape() {
-    let env = foo_in_a_and_b();
+    let env = a_and_b(&["a/foo", "b/foo"]);
     let (a, b) = (env.p("a"), env.p("b"));
     let r = env.nixp(&[
         "resolve",
@@ -905,15 +900,7 @@ fn explain_prints_each_layers_answer() {
 
 #[test]
 fn list_text_is_a_header_then_sorted_rows() {
-    let env = Env::new();
-    env.flake("a/foo");
-    env.flake("b/zed");
-    env.flake("b/foo");
-    env.flake("b/bar");
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    let env = a_and_b(&["a/foo", "b/zed", "b/foo", "b/bar"]);
     let (a, b) = (env.p("a"), env.p("b"));
     let r = env.nixp(&["list"]);
     // The reference comes last, unpadded; "-" for no shadows.
@@ -1038,7 +1025,7 @@ fn closed_stderr_is_not_a_crash() {
 
 #[test]
 fn choosing_by_outputs_without_nix_is_a_clear_error() {
-    let env = foo_in_a_and_b();
+    let env = a_and_b(&["a/foo", "b/foo"]);
     let r = run(env
         .cmd()
         .env("NIXP_NIX", "/nonexistent/nix")
@@ -1051,14 +1038,7 @@ fn choosing_by_outputs_without_nix_is_a_clear_error() {
 
 #[test]
 fn list_can_be_limited_to_some_ids() {
-    let env = Env::new();
-    for f in ["a/foo", "a/bar", "b/foo"] {
-        env.flake(f);
-    }
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    let env = a_and_b(&["a/foo", "a/bar", "b/foo"]);
     let r = env.nixp(&["list", "foo"]);
     assert_eq!(
         r.ok(),

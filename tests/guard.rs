@@ -276,19 +276,14 @@ fn exported_files_are_accepted_by_plain_nix() {
     assert_eq!(parsed.code, 0, "{parsed:#?}");
     // Plain nix, with the export as its global registry, builds the private flake.
     env.use_real_nix();
-    let conf = format!(
-        "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\nflake-registry = {}\n",
-        env.p("exported.json")
-    );
-    let b = run(env.nix_cmd().env("NIX_CONFIG", conf).args([
+    let conf = real_nix_conf(&env.path("exported.json"), "");
+    let out = run(env.nix_cmd().env("NIX_CONFIG", conf).args([
         "build",
         "--no-link",
         "--json",
         "foo#MAIN_PKG",
-    ]));
-    assert_eq!(b.code, 0, "{b:#?}");
-    let v: Value = serde_json::from_str(&b.stdout).unwrap();
-    let out = v[0]["outputs"]["out"].as_str().unwrap();
+    ]))
+    .out_path();
     let said = run(&mut std::process::Command::new(format!(
         "{out}/bin/foo-main"
     )));

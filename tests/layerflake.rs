@@ -26,9 +26,7 @@ fn strip_ansi(s: &str) -> String {
 /// PKGS holds `multi` (a default package, two more, a dev shell), `solo`
 /// (only MAIN_PKG) and `plain` (only a default package).
 fn setup() -> Option<Env> {
-    real_nix()?;
-    let mut env = Env::new();
-    env.use_real_nix();
+    let env = real_nix_env()?;
     env.real_flake_with(
         "flakes/multi",
         &[("default", "multi", "multi-default"), ("tool1", "tool1", "tool-one"), ("tool2", "tool2", "tool-two")],
@@ -90,10 +88,9 @@ fn the_layer_is_one_flake() {
     ));
     assert_eq!(said.stdout, "tool-one\n");
     // A member with no default package, by its package's name.
-    let b = env
+    let path = env
         .nixp(&["build", "--no-link", "--json", "PKGS#solo.MAIN_PKG"])
-        .json();
-    let path = b[0]["outputs"]["out"].as_str().unwrap();
+        .out_path();
     assert!(path.ends_with("-solo-main"), "{path}");
     // A member's default package, its program, and its dev shell.
     assert_eq!(
@@ -106,16 +103,11 @@ fn the_layer_is_one_flake() {
 
 #[test]
 fn a_new_member_appears_and_an_unchanged_layer_costs_no_nix_call() {
-    let Some(env) = setup() else { return };
+    let Some(mut env) = setup() else { return };
     // Count the nix runs nixp makes itself (not the one it execs).
     let log = env.p("nix-calls");
-    let wrapper = env.logging_nix("nix-calls");
-    let resolve = |env: &Env| {
-        run(env
-            .cmd()
-            .env("NIXP_NIX", &wrapper)
-            .args(["resolve", "PKGS"]))
-    };
+    env.log_nix_calls("nix-calls");
+    let resolve = |env: &Env| env.nixp(&["resolve", "PKGS"]);
     let first = resolve(&env);
     let generated = first.ok().trim().to_string();
     assert!(generated.starts_with("path:"), "{first:#?}");

@@ -11,9 +11,7 @@ use serde_json::json;
 /// Layers `A` and `B` both hold `foo`: A's has only `other`; B's has
 /// `MAIN_PKG` and a default app running it.
 fn two_layers() -> Option<Env> {
-    real_nix()?;
-    let mut env = Env::new();
-    env.use_real_nix();
+    let env = real_nix_env()?;
     env.real_flake("a/foo", &[("other", "a-other", "from-a")]);
     env.real_flake_with(
         "b/foo",
@@ -40,8 +38,7 @@ fn evals(env: &Env) -> Vec<String> {
 #[test]
 fn the_first_layer_that_provides_the_target_wins() {
     let Some(mut env) = two_layers() else { return };
-    let nix = env.logging_nix("nix-log");
-    env.set_env("NIXP_NIX", nix.to_str().unwrap());
+    env.log_nix_calls("nix-log");
     let a = env.p("a/foo");
     let b = env.p("b/foo");
 
@@ -128,8 +125,7 @@ fn when_no_holder_provides_it_the_error_names_each() {
 #[test]
 fn an_edit_flips_the_answer_and_only_the_edited_flake_is_probed_again() {
     let Some(mut env) = two_layers() else { return };
-    let nix = env.logging_nix("nix-log");
-    env.set_env("NIXP_NIX", nix.to_str().unwrap());
+    env.log_nix_calls("nix-log");
     let r = env.nixp(&["resolve", "foo#MAIN_PKG"]);
     assert_eq!(r.ok(), format!("{}#MAIN_PKG\n", env.p("b/foo")));
     std::fs::remove_file(env.path("nix-log")).unwrap();

@@ -8,9 +8,7 @@ use serde_json::json;
 /// A sandbox whose layer PKGS holds `foo`, while nix's own user registry
 /// maps `foo` to a different flake (`public/foo`) and holds `other`.
 fn setup() -> Option<Env> {
-    real_nix()?;
-    let mut env = Env::new();
-    env.use_real_nix();
+    let env = real_nix_env()?;
     env.real_flake(
         "flakes/foo",
         &[
@@ -55,9 +53,9 @@ fn profile_install_takes_the_private_flake() {
 #[test]
 fn an_id_only_nix_holds_still_builds() {
     let Some(env) = setup() else { return };
-    let out = env.nixp(&["build", "--no-link", "--json", "other#MAIN_PKG"]);
-    let v = out.json();
-    let path = v[0]["outputs"]["out"].as_str().unwrap();
+    let path = env
+        .nixp(&["build", "--no-link", "--json", "other#MAIN_PKG"])
+        .out_path();
     let said = run(&mut std::process::Command::new(format!(
         "{path}/bin/other-main"
     )));
@@ -111,24 +109,17 @@ fn nix_symlink_to_nixp_ahead_of_the_real_nix() {
         "--json",
         "foo#MAIN_PKG",
     ]));
-    let v: serde_json::Value =
-        serde_json::from_str(&out.stdout).unwrap_or_else(|_| panic!("{out:#?}"));
-    let p = v[0]["outputs"]["out"].as_str().unwrap();
+    let p = out.out_path();
     let said = run(&mut std::process::Command::new(format!("{p}/bin/foo-main")));
     assert_eq!(said.stdout, "private-foo\n");
 }
 
 #[test]
 fn schema_is_dumped_once_per_nix_binary_and_cached() {
-    let Some(env) = setup() else { return };
+    let Some(mut env) = setup() else { return };
     let log = env.p("dumps");
-    let wrapper = env.logging_nix("dumps");
-    let explain = |env: &Env| {
-        run(env
-            .cmd()
-            .env("NIXP_NIX", &wrapper)
-            .args(["explain", "build", "foo#MAIN_PKG"]))
-    };
+    env.log_nix_calls("dumps");
+    let explain = |env: &Env| env.nixp(&["explain", "build", "foo#MAIN_PKG"]);
     explain(&env).ok();
     let first = std::fs::read_to_string(&log).unwrap();
     assert!(!first.is_empty());

@@ -6,9 +6,7 @@ use common::*;
 
 #[test]
 fn resolved_reference_builds_with_real_nix() {
-    let Some(_) = real_nix() else { return };
-    let mut env = Env::new();
-    env.use_real_nix();
+    let Some(env) = real_nix_env() else { return };
     env.real_flake("flakes/foo", &[("MAIN_PKG", "foo-main", "private-foo")]);
     env.config(serde_json::json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
     let out = env.nixp(&["resolve", "foo#MAIN_PKG"]);

@@ -16,9 +16,9 @@ fn git(env: &Env, dir: &str, args: &[&str]) {
 
 #[test]
 fn a_git_collection_and_its_branches() {
-    let Some(_) = real_nix() else { return };
-    let mut env = Env::new();
-    env.use_real_nix();
+    let Some(env) = real_nix_env() else {
+        return;
+    };
     env.real_flake("repo/foo", &[("MAIN_PKG", "foo-main", "from-main")]);
     env.write("repo/README", "not a flake\n");
     git(&env, "repo", &["init", "-q", "-b", "main"]);
@@ -45,9 +45,9 @@ fn a_git_collection_and_its_branches() {
         ("foo#MAIN_PKG", "from-main"),
         ("foo/other-branch#MAIN_PKG", "from-other-branch"),
     ] {
-        let b = env.nixp(&["build", "--no-link", "--json", reference]);
-        let v = b.json();
-        let path = v[0]["outputs"]["out"].as_str().unwrap();
+        let path = env
+            .nixp(&["build", "--no-link", "--json", reference])
+            .out_path();
         let said = run(&mut std::process::Command::new(format!(
             "{path}/bin/foo-main"
         )));
@@ -114,9 +114,9 @@ fn registry(to: &str) -> String {
 
 #[test]
 fn a_registry_by_url_is_cached_and_survives_its_server() {
-    let Some(_) = real_nix() else { return };
-    let mut env = Env::new();
-    env.use_real_nix();
+    let Some(mut env) = real_nix_env() else {
+        return;
+    };
     env.write("www/registry.json", &registry("/first"));
     let port = free_port();
     let server = Server::start(&env.path("www"), port);
@@ -134,10 +134,7 @@ fn a_registry_by_url_is_cached_and_survives_its_server() {
 
     // With nix's tarball-ttl at 0 every run refetches: a corrupt body keeps
     // the good cache, with a warning.
-    let conf = format!(
-        "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\ndownload-attempts = 1\nflake-registry = {}\ntarball-ttl = 0\n",
-        env.p("global-registry.json")
-    );
+    let conf = real_nix_conf(&env.path("global-registry.json"), "tarball-ttl = 0\n");
     env.set_env("NIX_CONFIG", &conf);
     env.write("www/registry.json", "{ not json");
     let out = env.nixp(&["resolve", "foo"]);
@@ -167,9 +164,9 @@ fn a_registry_by_url_is_cached_and_survives_its_server() {
 
 #[test]
 fn a_remote_layer_with_no_cache_and_no_server_is_skipped_with_a_warning() {
-    let Some(_) = real_nix() else { return };
-    let mut env = Env::new();
-    env.use_real_nix();
+    let Some(env) = real_nix_env() else {
+        return;
+    };
     let url = format!("http://127.0.0.1:{}/registry.json", free_port());
     env.flake("flakes/foo");
     env.config(json!({"layers": [

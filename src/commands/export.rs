@@ -16,10 +16,10 @@ pub fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u
     let mut code = exit::OK;
     let mut flakes: Vec<Value> = vec![];
     let mut nixos: Vec<(String, Map<String, Value>)> = vec![];
+    let layers = stack.layers();
     for l in stack.listed(&index) {
         // Plain nix has no `LAYER.id`: explicit layers are left out, and a
         // claimed id comes from its claimer only.
-        let layers = stack.layers();
         let from: Vec<usize> = match stack.claimer(l.id) {
             Some(c) => l.holders.iter().copied().filter(|&h| h == c).collect(),
             None => l

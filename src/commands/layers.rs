@@ -1,6 +1,6 @@
 //! `nixp layers [--json]`, `nixp layers add ...`, `nixp layers remove NAME`.
 
-use crate::cli::{AddArgs, KindArg, LayersAction, LayersArgs};
+use crate::cli::{AddArgs, LayersAction, LayersArgs};
 use crate::config::edit::{self, Place};
 use crate::config::{Config, infer_kind};
 use crate::exit::{self, coded};
@@ -170,7 +170,7 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
 
 fn add(config: &Config, a: AddArgs) -> Result<u8> {
     let text = a.source.to_string_lossy();
-    let remote = matches!(a.kind, Some(KindArg::Collection)) || crate::layer::is_url(&text);
+    let remote = a.kind == Some(LayerKind::Collection) || crate::layer::is_url(&text);
     let source = if remote {
         a.source.clone()
     } else {
@@ -182,9 +182,7 @@ fn add(config: &Config, a: AddArgs) -> Result<u8> {
         })?
     };
     let kind = match a.kind {
-        Some(KindArg::Dir) => LayerKind::Dir,
-        Some(KindArg::Registry) => LayerKind::Registry,
-        Some(KindArg::Collection) => LayerKind::Collection,
+        Some(kind) => kind,
         None if remote => LayerKind::Registry,
         None if source.exists() => infer_kind(&source),
         None => {

@@ -5,7 +5,7 @@
 //! before anything is written, and written atomically: a failed edit leaves
 //! the old file as it was.
 
-use super::{LayerSpec, Paths, check_name, check_unique, parse_file, read_file};
+use super::{LayerSpec, Paths, check_name, check_unique, parse_file, read_file, read_text};
 use crate::exit::{self, coded};
 use crate::layer::LayerKind;
 use anyhow::{Context, Result};
@@ -49,14 +49,8 @@ pub fn add(
     let index = match place {
         Place::First => 0,
         Place::Last => layers.len(),
-        Place::Before(other) | Place::After(other) => {
-            let i = position(layers, other, paths)?;
-            if matches!(place, Place::After(_)) {
-                i + 1
-            } else {
-                i
-            }
-        }
+        Place::Before(other) => position(layers, other, paths)?,
+        Place::After(other) => position(layers, other, paths)? + 1,
     };
     let mut entry = Map::new();
     entry.insert("name".into(), Value::String(name.into()));
@@ -130,15 +124,8 @@ fn position(layers: &[Value], name: &str, paths: &Paths) -> Result<usize> {
 }
 
 fn read_doc(path: &Path) -> Result<Value> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Value::Object(Map::new())),
-        Err(e) => {
-            return Err(coded(
-                exit::CONFIG,
-                format!("cannot read config file '{}': {e}", path.display()),
-            ));
-        }
+    let Some(text) = read_text(path)? else {
+        return Ok(Value::Object(Map::new()));
     };
     serde_json::from_str(&text).map_err(|e| {
         coded(

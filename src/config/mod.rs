@@ -129,6 +129,7 @@ struct RawLayer {
 }
 
 /// A config file, parsed and checked.
+#[derive(Default)]
 pub(crate) struct FileConfig {
     pub layers: Vec<LayerSpec>,
     pub fallback: Option<bool>,
@@ -143,10 +144,7 @@ pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Resul
     let system = read_file(&paths.system)?;
     let user = match &paths.user {
         Some(p) => read_file(p)?,
-        None => FileConfig {
-            layers: vec![],
-            fallback: None,
-        },
+        None => FileConfig::default(),
     };
     let fallback = user.fallback.or(system.fallback).unwrap_or(true);
     let layers = match nixp_layers {
@@ -163,22 +161,22 @@ pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Resul
 
 /// Reads one config file; a missing file is an empty config.
 pub(crate) fn read_file(path: &Path) -> Result<FileConfig> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(FileConfig {
-                layers: vec![],
-                fallback: None,
-            });
-        }
-        Err(e) => {
-            return Err(coded(
-                exit::CONFIG,
-                format!("cannot read config file '{}': {e}", path.display()),
-            ));
-        }
-    };
-    parse_file(path, &text)
+    match read_text(path)? {
+        Some(text) => parse_file(path, &text),
+        None => Ok(FileConfig::default()),
+    }
+}
+
+/// A config file's text; `None` when there is no such file.
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(coded(
+            exit::CONFIG,
+            format!("cannot read config file '{}': {e}", path.display()),
+        )),
+    }
 }
 
 /// Parses a config file's text; errors name the file, line and column.

@@ -19,8 +19,9 @@ use crate::flakeref::Indirect;
 use crate::target::Target;
 use std::fmt;
 
-/// The kinds of layer nixp knows, as named in the config file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The kinds of layer nixp knows, as named in the config file (and by
+/// `nixp layers add --kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LayerKind {
     Dir,
     Registry,

@@ -38,6 +38,17 @@ impl Run {
         &self.stderr
     }
 
+    /// The `out` path of the first result of a successful `build --json`.
+    #[track_caller]
+    pub fn out_path(&self) -> String {
+        self.ok();
+        let v = self.json();
+        v[0]["outputs"]["out"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no out path: {self:#?}"))
+            .to_string()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
@@ -195,6 +206,24 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// The `NIX_CONFIG` of `Env::use_real_nix` with `registry` as nix's global
+/// registry, then the lines `extra`.
+pub fn real_nix_conf(registry: &Path, extra: &str) -> String {
+    format!(
+        "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\ndownload-attempts = 1\nflake-registry = {}\n{extra}",
+        registry.display()
+    )
+}
+
+/// A sandbox set up for the real nix (`Env::use_real_nix`), or `None`
+/// when nix is not installed (see `real_nix`).
+pub fn real_nix_env() -> Option<Env> {
+    real_nix()?;
+    let mut env = Env::new();
+    env.use_real_nix();
+    Some(env)
+}
+
 /// The real nix, offline, or `None` (with a printed reason) when it is not
 /// installed. With `NIXP_REQUIRE_NIX=1` a missing nix fails the test.
 pub fn real_nix() -> Option<PathBuf> {
@@ -225,11 +254,15 @@ impl Env {
     /// daemon, with an empty global registry and this sandbox's HOME.
     pub fn use_real_nix(&mut self) {
         let reg = self.write("global-registry.json", r#"{"flakes":[],"version":2}"#);
-        let conf = format!(
-            "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\ndownload-attempts = 1\nflake-registry = {}\n",
-            reg.display()
-        );
+        let conf = real_nix_conf(&reg, "");
         self.set_env("NIX_CONFIG", &conf);
+    }
+
+    /// Makes `NIXP_NIX` a `logging_nix` that appends its command lines to
+    /// `log`, to count the nix calls nixp makes.
+    pub fn log_nix_calls(&mut self, log: &str) {
+        let nix = self.logging_nix(log);
+        self.set_env("NIXP_NIX", &nix.to_string_lossy());
     }
 
     /// A real flake: each `(attr, program, says)` is a package
@@ -287,11 +320,9 @@ impl Env {
 
     /// Builds `reference` with the real nix and returns the `out` path.
     pub fn nix_build(&self, reference: &str) -> String {
-        let b = run(self
+        run(self
             .nix_cmd()
-            .args(["build", "--no-link", "--json", reference]));
-        assert_eq!(b.code, 0, "{b:#?}");
-        let v: serde_json::Value = serde_json::from_str(&b.stdout).unwrap();
-        v[0]["outputs"]["out"].as_str().unwrap().to_string()
+            .args(["build", "--no-link", "--json", reference]))
+        .out_path()
     }
 }
