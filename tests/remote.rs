@@ -112,6 +112,14 @@ fn registry(to: &str) -> String {
     .unwrap()
 }
 
+/// `nixp resolve foo` prints `want`; on failure, with nixp's stderr (a
+/// failed fetch is a warning there).
+#[track_caller]
+fn assert_resolves(env: &Env, want: &str) {
+    let r = env.nixp(&["resolve", "foo"]);
+    assert_eq!(r.ok(), want, "{r:#?}");
+}
+
 #[test]
 fn a_registry_by_url_is_cached_and_survives_its_server() {
     let Some(mut env) = real_nix_env() else {
@@ -122,15 +130,15 @@ fn a_registry_by_url_is_cached_and_survives_its_server() {
     let server = Server::start(&env.path("www"), port);
     let url = format!("http://127.0.0.1:{}/registry.json", server.port);
     env.config(json!({"layers": [{"name": "team", "registry": url}]}));
-    assert_eq!(env.nixp(&["resolve", "foo"]).ok(), "path:/first\n");
+    assert_resolves(&env, "path:/first\n");
 
     // Fresh cache: an edit on the server is not seen, until `layers refresh`.
     env.write("www/registry.json", &registry("/second"));
-    assert_eq!(env.nixp(&["resolve", "foo"]).ok(), "path:/first\n");
+    assert_resolves(&env, "path:/first\n");
     let r = env.nixp(&["layers", "refresh"]);
     assert_eq!(r.ok(), "");
     assert_eq!(r.stderr, "refreshed layer 'team'\n");
-    assert_eq!(env.nixp(&["resolve", "foo"]).ok(), "path:/second\n");
+    assert_resolves(&env, "path:/second\n");
 
     // With nix's tarball-ttl at 0 every run refetches: a corrupt body keeps
     // the good cache, with a warning.
