@@ -1,33 +1,33 @@
 //! nixp: a front-end for nix that looks flake ids up in an ordered stack of
 //! private layers before nix's own registries.
 //!
-//! Data flows one way: argv → nixp's own verb or a nix command line → one
-//! validated `Config` → references found and parsed → resolved against the
-//! stack → substituted → nix exec'd.
+//! Data flows one way, and the folders are its stages:
+//!
+//! argv → nixp's own verb (`cli`, `commands`) or a nix command line
+//! (`cmdline`) → one validated `Config` (`config`) → the references in it
+//! found with nix's schema and parsed (`cmdline::read`, `flake`) → resolved
+//! against the stack of layers (`resolve`, `layer`) → substituted
+//! (`cmdline::plan`) → nix exec'd (`nix`).
+//!
+//! Lower stages never reach up: `flake` knows no layer, `layer` no stack,
+//! `resolve` no command line. The small modules at the top level are
+//! leaves every stage may use.
 
-pub mod atomic;
-pub mod claim;
+mod atomic;
+mod cache;
 pub mod cli;
+pub mod cmdline;
 mod commands;
-mod complete;
 pub mod config;
-pub mod dropin;
+mod env;
 pub mod exit;
-pub mod flakeinputs;
-pub mod flakeref;
-mod fnv;
+pub mod flake;
+mod hash;
 pub mod layer;
-mod layerflake;
+mod message;
 pub mod nix;
-mod nixexpr;
-pub mod nixreg;
-pub mod outputs;
-mod report;
-pub mod rewrite;
-pub mod schema;
-pub mod stack;
-pub mod target;
-pub mod want;
+pub mod resolve;
+mod threads;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -40,14 +40,14 @@ pub fn run() -> ExitCode {
         .ok()
         .and_then(|n| n.parse::<usize>().ok());
     let result = match (completing, verb) {
-        (Some(n), _) => complete::run(args.into_iter().skip(1).collect(), n),
+        (Some(n), _) => cmdline::complete::run(args.into_iter().skip(1).collect(), n),
         (None, Some(v)) if cli::VERBS.contains(&v) => commands::run(args),
-        (None, _) => dropin::run(args.into_iter().skip(1).collect()),
+        (None, _) => cmdline::run(args.into_iter().skip(1).collect()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            report::error(format_args!("{e:#}"));
+            message::error(format_args!("{e:#}"));
             ExitCode::from(exit::code_of(&e))
         }
     }

@@ -415,7 +415,7 @@ fn no_config_behaves_exactly_like_nix() {
 
 #[test]
 fn nixp_verbs_do_not_shadow_nix_commands_in_the_builtin_schema() {
-    let schema = nixp::schema::Schema::builtin();
+    let schema = nixp::nix::schema::Schema::builtin();
     for verb in nixp::cli::VERBS {
         assert!(
             schema.root.command(verb).is_none(),

@@ -2,9 +2,9 @@
 //! and rewriting any nix command line never panics, and every word that is
 //! not a rewritten reference comes out byte for byte.
 #![allow(clippy::unwrap_used)]
-use nixp::flakeref::{self, Kind, Position};
-use nixp::schema::Schema;
-use nixp::stack::{Depth, Stack};
+use nixp::flake::reference::{self as flakeref, Kind, Position};
+use nixp::nix::schema::Schema;
+use nixp::resolve::{Depth, Stack};
 use proptest::prelude::*;
 use std::ffi::OsString;
 
@@ -101,7 +101,7 @@ proptest! {
         let (dir, stack) = layer_holding_foo_and_bar();
         let schema = Schema::builtin();
         let args: Vec<OsString> = words.iter().map(OsString::from).collect();
-        let out = nixp::dropin::rewrite_line(&stack, &schema, std::path::Path::new("nix"), &args, Depth::FirstHolder);
+        let out = nixp::cmdline::plan::rewrite_line(&stack, &schema, &args, Depth::FirstHolder);
         prop_assert_eq!(out.args.len(), args.len());
         for (before, after) in args.iter().zip(&out.args) {
             if before == after {
@@ -144,7 +144,7 @@ proptest! {
                 .contains(&w.as_str())
         });
         let args: Vec<OsString> = prefix.iter().map(|w| w.to_string()).chain(words).map(OsString::from).collect();
-        let out = nixp::dropin::rewrite_line(&stack, &schema, std::path::Path::new("nix"), &args, Depth::FirstHolder);
+        let out = nixp::cmdline::plan::rewrite_line(&stack, &schema, &args, Depth::FirstHolder);
         // After the prefix, nix reads no word as a flake reference.
         prop_assert_eq!(&out.args[prefix.len()..], &args[prefix.len()..]);
     }
@@ -152,7 +152,7 @@ proptest! {
     #[test]
     fn reading_arbitrary_bytes_never_panics(words in prop::collection::vec(".{0,16}", 0..12)) {
         let args: Vec<OsString> = words.iter().map(OsString::from).collect();
-        let r = nixp::rewrite::read(&Schema::builtin().root, &args);
+        let r = nixp::cmdline::read::read(&Schema::builtin().root, &args);
         for s in &r.slots {
             prop_assert!(s.index < args.len());
         }

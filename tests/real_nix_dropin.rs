@@ -154,7 +154,7 @@ fn schema_is_dumped_once_per_nix_binary_and_cached() {
 fn the_dumped_schema_has_no_nixp_verb_and_the_builtin_matches_nix_2_8() {
     let Some(env) = setup() else { return };
     let real = real_nix().unwrap();
-    let schema = nixp::schema::Schema::dump(&real).expect("nix dumps its schema");
+    let schema = nixp::nix::schema::Schema::dump(&real).expect("nix dumps its schema");
     // Old setting names, which the dump leaves out, come from the settings.
     assert_eq!(schema.root.flags.get("build-cores"), Some(&Some(1)));
     assert_eq!(schema.root.flags.get("build-use-sandbox"), Some(&Some(0)));
@@ -166,10 +166,10 @@ fn the_dumped_schema_has_no_nixp_verb_and_the_builtin_matches_nix_2_8() {
     }
     let version = run(env.nix_cmd().arg("--version")).stdout;
     if version.contains(" 2.8.") {
-        let builtin = nixp::schema::Schema::builtin();
+        let builtin = nixp::nix::schema::Schema::builtin();
         let dumped = run(env.nix_cmd().arg("__dump-args"));
         let tree: serde_json::Value = serde_json::from_str(&dumped.stdout).unwrap();
-        let from_dump = nixp::schema::Schema::from_dump(&tree).unwrap();
+        let from_dump = nixp::nix::schema::Schema::from_dump(&tree).unwrap();
         assert_eq!(
             serde_json::to_string(&builtin.root).unwrap(),
             serde_json::to_string(&from_dump.root).unwrap(),

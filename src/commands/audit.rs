@@ -8,10 +8,10 @@
 use crate::cli::AuditArgs;
 use crate::config::Config;
 use crate::exit;
-use crate::flakeref::{Indirect, Position};
+use crate::flake::reference::{Indirect, Position};
 use crate::layer::{Answer, LookupFailure, RegistryLayer, Source};
-use crate::nixreg;
-use crate::stack::{Depth, Outcome, Stack, Verdict};
+use crate::nix::registries as nixreg;
+use crate::resolve::{Depth, Outcome, Stack, Verdict};
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -34,11 +34,11 @@ impl Row {
 
 pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
-    let nix = crate::nix::locate().ok();
+    let nix = crate::nix::Nix::locate(config.paths.cache.as_deref()).ok();
     let mut rows = vec![];
     let mut registries = vec![];
     let mut attention = false;
-    for reg in nixreg::registries(nix.as_deref()) {
+    for reg in nixreg::registries(nix.as_ref().map(|n| n.path())) {
         let Some(path) = &reg.path else {
             // A registry nixp cannot read is one it cannot vouch for.
             let status = if reg.disabled { "disabled" } else { "unknown" };
@@ -108,7 +108,7 @@ pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8
         }
         for reg in &registries {
             if let Some(e) = reg.get("error").and_then(Value::as_str) {
-                crate::report::warning(format_args!(
+                crate::message::warning(format_args!(
                     "nix's {} registry: {e}",
                     reg["name"].as_str().unwrap_or("")
                 ));
@@ -144,9 +144,12 @@ fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &st
         .iter()
         .find(|s| s.verdict == Verdict::Won)
         .map(|s| s.layer.clone());
-    let held = matches!(private.outcome, Outcome::Layer(_))
-        || (private.outcome == Outcome::Fallback && private.layer.is_some());
-    let status = match (&private.error, held) {
+    let held = private.result.as_ref().is_ok_and(|r| match r.outcome {
+        Outcome::Layer(_) => true,
+        Outcome::Fallback => r.layer.is_some(),
+        Outcome::Direct => false,
+    });
+    let status = match (private.error(), held) {
         (None, true) if claimer.is_some() && claimer == taker => "claimed",
         (None, true) => "shadowed",
         (Some(_), _) if claimer.is_some() => "missing",
@@ -159,9 +162,10 @@ fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &st
         layer: taker.or(claimer),
         registry: name,
         private: private
-            .output
-            .clone()
-            .ok_or_else(|| private.error.clone().unwrap_or_default()),
+            .result
+            .as_ref()
+            .map(|r| r.output.clone())
+            .map_err(ToString::to_string),
         nix,
     })
 }

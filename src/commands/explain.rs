@@ -3,21 +3,20 @@
 
 use crate::cli::ExplainArgs;
 use crate::config::Config;
-use crate::dropin;
 use crate::exit;
-use crate::stack::Depth;
+use crate::resolve::Depth;
 use anyhow::Result;
 use std::io::Write;
 
 pub fn run(config: &Config, args: ExplainArgs, out: &mut impl Write) -> Result<u8> {
-    let plan = dropin::plan(config, args.args, Depth::All)?;
-    write!(out, "{}", dropin::describe(&plan, config.fallback))?;
+    let plan = crate::cmdline::plan::plan(config, args.args, Depth::All)?;
+    write!(out, "{}", plan.describe(config.fallback))?;
     if plan.line.errors.is_empty() {
         return Ok(exit::OK);
     }
     out.flush()?;
     for e in &plan.line.errors {
-        crate::report::error(e);
+        crate::message::error(e);
     }
     Ok(exit::RESOLVE)
 }

@@ -5,7 +5,7 @@
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
 use crate::exit::{self, coded};
-use crate::stack::Stack;
+use crate::resolve::Stack;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -48,7 +48,7 @@ pub fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u
         if flakes.len() == before
             && let Err(e) = &l.reference
         {
-            crate::report::warning(format_args!("not exported: '{}': {e}", l.id));
+            crate::message::warning(format_args!("not exported: '{}': {e}", l.id));
             code = exit::RESOLVE;
         }
         if let (Some((target, dir)), Some(_)) = (&l.target, l.layer) {
@@ -78,8 +78,8 @@ fn nixos_module(entries: &[(String, Map<String, Value>)]) -> String {
     for (id, to) in entries {
         s.push_str(&format!(
             "    {} = {{ exact = false; to = {}; }};\n",
-            crate::nixexpr::string(id),
-            crate::nixexpr::value(&Value::Object(to.clone()))
+            crate::flake::expr::string(id),
+            crate::flake::expr::value(&Value::Object(to.clone()))
         ));
     }
     s.push_str("  };\n}\n");

@@ -5,9 +5,11 @@ use crate::config::edit::{self, Place};
 use crate::config::{Config, infer_kind};
 use crate::exit::{self, coded};
 use crate::layer::{Layer, LayerKind, Status};
+use crate::nix::Lazy;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::io::Write;
+use std::sync::Arc;
 
 pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8> {
     match args.action {
@@ -15,7 +17,7 @@ pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8
         Some(LayersAction::Add(a)) => add(config, a),
         Some(LayersAction::Remove { name }) => {
             edit::remove(&config.paths, &name)?;
-            crate::report::text(&format!(
+            crate::message::text(&format!(
                 "removed layer '{name}' from '{}'\n",
                 config.paths.user_file()?.display()
             ));
@@ -27,6 +29,7 @@ pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8
 
 /// Fetches remote layers again; exit 1 when one fails (its cache stays).
 fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
+    let nix = Arc::new(Lazy::new(config.paths.cache.as_deref()));
     if let Some(n) = name
         && !config.layers.iter().any(|l| l.name == n)
     {
@@ -38,7 +41,7 @@ fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
         .iter()
         .filter(|l| name.is_none_or(|n| n == l.name))
     {
-        let layer = Layer::new(spec, config.paths.cache.as_deref());
+        let layer = Layer::new(spec, config.paths.cache.as_deref(), &nix);
         let Some(remote) = layer.source.remote() else {
             if name.is_some() {
                 return Err(coded(
@@ -49,9 +52,9 @@ fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
             continue;
         };
         match remote.refresh() {
-            Ok(()) => crate::report::text(&format!("refreshed layer '{}'\n", spec.name)),
+            Ok(()) => crate::message::text(&format!("refreshed layer '{}'\n", spec.name)),
             Err(e) => {
-                crate::report::error(format_args!("layer '{}': cannot refresh: {e}", spec.name));
+                crate::message::error(format_args!("layer '{}': cannot refresh: {e}", spec.name));
                 code = exit::RESOLVE;
             }
         }
@@ -93,10 +96,11 @@ fn survey(layer: &Layer) -> Row {
 }
 
 fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
+    let nix = Arc::new(Lazy::new(config.paths.cache.as_deref()));
     let rows: Vec<Row> = config
         .layers
         .iter()
-        .map(|s| survey(&Layer::new(s, config.paths.cache.as_deref())))
+        .map(|s| survey(&Layer::new(s, config.paths.cache.as_deref(), &nix)))
         .collect();
     if json {
         let layers: Vec<Value> = rows
@@ -134,7 +138,7 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
             match &r.cache {
                 Some(c) => {
                     let age = c.age.map_or("never fetched".into(), |a| {
-                        format!("fetched {} ago", crate::layer::age_text(a))
+                        format!("fetched {} ago", crate::cache::age_text(a))
                     });
                     let failed = if c.last_error.is_some() {
                         ", last fetch failed"
@@ -159,10 +163,10 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
     }
     for r in &rows {
         if let Some(e) = r.cache.as_ref().and_then(|c| c.last_error.as_ref()) {
-            crate::report::warning(format_args!("layer '{}': last fetch failed: {e}", r.name));
+            crate::message::warning(format_args!("layer '{}': last fetch failed: {e}", r.name));
         }
         if let Some(e) = &r.error {
-            crate::report::warning(format_args!("layer '{}': {e}", r.name));
+            crate::message::warning(format_args!("layer '{}': {e}", r.name));
         }
     }
     Ok(exit::OK)
@@ -202,7 +206,7 @@ fn add(config: &Config, a: AddArgs) -> Result<u8> {
         _ => Place::Last,
     };
     let spec = edit::add(&config.paths, &a.name, &source, kind, &place)?;
-    crate::report::text(&format!(
+    crate::message::text(&format!(
         "added layer '{}' ({} {}) to '{}'\n",
         spec.name,
         spec.kind,

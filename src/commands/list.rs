@@ -4,8 +4,8 @@
 use crate::cli::ListArgs;
 use crate::config::Config;
 use crate::exit;
-use crate::outputs::{Offer, Probe};
-use crate::stack::{Listed, Stack};
+use crate::nix::probe::{Offer, Probe};
+use crate::resolve::{Listed, Stack};
 use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
@@ -19,7 +19,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
     let mut code = exit::OK;
     for id in ids {
         if !index.contains(id) {
-            crate::report::error(format_args!("no layer holds '{id}'"));
+            crate::message::error(format_args!("no layer holds '{id}'"));
             code = exit::RESOLVE;
         }
     }
@@ -35,7 +35,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
                 "layer": l.layer.map(name),
                 "kind": l.layer.map(|i| stack.layers()[i].source.kind().as_str()),
                 "reference": l.reference.as_ref().ok(),
-                "error": l.reference.as_ref().err(),
+                "error": l.reference.as_ref().err().map(ToString::to_string),
                 "shadows": l.shadows.iter().map(|&i| name(i)).collect::<Vec<_>>(),
             });
             write!(out, "{}\n  {v}", if n == 0 { "" } else { "," })?;
@@ -92,7 +92,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
         writeln!(out, "whole layers as flakes: {}", names.join(", "))?;
     }
     for s in &index.skipped {
-        crate::report::warning(format_args!(
+        crate::message::warning(format_args!(
             "layer '{}': skipped '{}': {}",
             s.layer, s.path, s.reason
         ));
@@ -104,7 +104,7 @@ pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8>
 /// system, grouped by output like `nix flake show`, probed concurrently
 /// (and cached) by nix.
 fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write) -> Result<u8> {
-    let prober = stack.prober().map_err(|e| anyhow::anyhow!(e))?;
+    let prober = stack.prober()?;
     let candidates: Vec<_> = listed
         .iter()
         .map(|l| {
@@ -116,7 +116,8 @@ fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write)
     let probes = prober.probe(&candidates, None, false);
     let name = |i: usize| stack.layers()[i].name.as_str();
     let error = |l: &Listed, p: &Option<Result<Probe, String>>| match (&l.reference, p) {
-        (Err(e), _) | (_, Some(Err(e))) => Some(e.clone()),
+        (Err(e), _) => Some(e.to_string()),
+        (_, Some(Err(e))) => Some(e.clone()),
         (_, None) => Some("no layer answers for it: it is left for nix".to_string()),
         (_, Some(Ok(p))) => p.offers_error.clone(),
     };
@@ -144,7 +145,7 @@ fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write)
         writeln!(out, "outputs for {}:", prober.system)?;
         for (l, p) in listed.iter().zip(&probes) {
             let layer = l.layer.map_or("-", name);
-            let reference = l.reference.as_deref().unwrap_or("-");
+            let reference = l.reference.as_ref().map_or("-", String::as_str);
             writeln!(out, "{}  (layer '{layer}': {reference})", l.id)?;
             let lines: Vec<String> = match (p, error(l, p)) {
                 (_, Some(e)) => vec![format!("error: {e}")],

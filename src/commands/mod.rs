@@ -1,6 +1,7 @@
 //! nixp's own verbs. Each takes the validated `Config`, writes its answer to
-//! stdout (warnings and errors to stderr) and returns an exit code; none of
-//! them needs nix.
+//! stdout (warnings and errors to stderr) and returns an exit code. They
+//! run nix only for what nix alone can tell (outputs, remote layers, a
+//! layer's flake, nix's `flake-registry` setting); none execs it.
 
 mod audit;
 mod explain;
@@ -15,8 +16,6 @@ use anyhow::Result;
 use clap::Parser;
 use std::ffi::OsString;
 use std::io::{self, Write};
-
-pub use resolve::explain as explain_resolution;
 
 /// Runs the nixp verb in `args` (`args[1]` is one of `cli::VERBS`).
 pub fn run(args: Vec<OsString>) -> Result<u8> {

@@ -13,28 +13,13 @@
 
 pub mod edit;
 
-use crate::claim::Claims;
 use crate::exit::{self, coded};
-use crate::flakeref::is_flake_id;
-use crate::layer::LayerKind;
+use crate::flake::reference::is_flake_id;
+use crate::layer::claims::Claims;
+use crate::layer::{LayerKind, LayerSpec};
 use anyhow::Result;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-
-/// One layer as configured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerSpec {
-    pub name: String,
-    pub kind: LayerKind,
-    /// Absolute path of the layer's source.
-    pub source: PathBuf,
-    /// The config file that defined it, or `NIXP_LAYERS`.
-    pub origin: String,
-    /// Ids this layer alone answers (`"ids"`).
-    pub claims: Claims,
-    /// Asked only as `LAYER.id` (`"explicit": true`), and for its claims.
-    pub explicit: bool,
-}
 
 /// Everything nixp needs to know from its configuration.
 #[derive(Clone, Debug)]
@@ -72,9 +57,10 @@ impl Paths {
         let system =
             var("NIXP_SYSTEM_CONFIG").unwrap_or_else(|| PathBuf::from("/etc/nixp/config.json"));
         let user = var("NIXP_CONFIG").or_else(|| {
-            xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nixp").join("config.json"))
+            crate::env::xdg("XDG_CONFIG_HOME", ".config")
+                .map(|c| c.join("nixp").join("config.json"))
         });
-        let cache = xdg("XDG_CACHE_HOME", ".cache").map(|c| c.join("nixp"));
+        let cache = crate::env::xdg("XDG_CACHE_HOME", ".cache").map(|c| c.join("nixp"));
         Paths {
             system,
             user,
@@ -91,19 +77,6 @@ impl Paths {
             )
         })
     }
-}
-
-/// An environment variable naming an absolute path (the XDG spec ignores
-/// relative ones; nixp does the same for HOME).
-pub(crate) fn abs_var(k: &str) -> Option<PathBuf> {
-    std::env::var_os(k)
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-}
-
-/// An XDG base directory: `$VAR`, else `$HOME/FALLBACK`.
-pub(crate) fn xdg(var: &str, fallback: &str) -> Option<PathBuf> {
-    abs_var(var).or_else(|| abs_var("HOME").map(|h| h.join(fallback)))
 }
 
 /// A config file as written.

@@ -6,8 +6,8 @@
 //! the directory.
 
 use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, unavailable};
-use crate::flakeref::{Indirect, is_flake_id};
-use crate::target::Target;
+use crate::flake::reference::{Indirect, is_flake_id};
+use crate::layer::target::Target;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::sync::OnceLock;

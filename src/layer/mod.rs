@@ -3,21 +3,30 @@
 //!
 //! A layer answers one question, "what do you map this indirect reference
 //! to?", for one round of lookup. It knows nothing of the other layers, of
-//! chains, or of nix's registries: the stack (`crate::stack`) owns order and
+//! chains, or of nix's registries: the stack (`crate::resolve`) owns order and
 //! precedence. Answers must be cheap: a `dir` layer costs a `stat`, a
 //! `registry` layer parses its file once per run.
+//!
+//! Beside the kinds: a layer's claims (`claims`), what a layer maps a
+//! reference to and how that is written for nix (`target`), and the whole
+//! layer as one generated flake (`flake`), which is handed its members.
 
+pub mod claims;
 mod dir;
+pub mod flake;
 mod registry;
 mod remote;
+pub mod target;
 
 pub use dir::DirLayer;
 pub use registry::RegistryLayer;
-pub use remote::{CacheInfo, RemoteLayer, age_text, collection_target, is_url};
+pub use remote::{CacheInfo, RemoteLayer, collection_target, is_url};
 
-use crate::flakeref::Indirect;
-use crate::target::Target;
+use crate::flake::reference::Indirect;
+use crate::nix::Lazy;
 use std::fmt;
+use std::sync::Arc;
+use target::Target;
 
 /// The kinds of layer nixp knows, as named in the config file (and by
 /// `nixp layers add --kind`).
@@ -187,6 +196,21 @@ impl Layer {
     }
 }
 
+/// One layer as configured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerSpec {
+    pub name: String,
+    pub kind: LayerKind,
+    /// Absolute path of the layer's source.
+    pub source: std::path::PathBuf,
+    /// The config file that defined it, or `NIXP_LAYERS`.
+    pub origin: String,
+    /// Ids this layer alone answers (`"ids"`).
+    pub claims: claims::Claims,
+    /// Asked only as `LAYER.id` (`"explicit": true`), and for its claims.
+    pub explicit: bool,
+}
+
 /// A configured layer: its name and its source.
 pub struct Layer {
     pub name: String,
@@ -194,25 +218,33 @@ pub struct Layer {
     /// Where the layer was defined (a config file, or `NIXP_LAYERS`).
     pub origin: String,
     /// Ids only this layer answers.
-    pub claims: crate::claim::Claims,
+    pub claims: claims::Claims,
     /// Asked only as `LAYER.id` (and for its claims).
     pub explicit: bool,
 }
 
 impl Layer {
     /// The layer for `spec`; remote layers cache under `cache` (nixp's
-    /// cache directory).
-    pub fn new(spec: &crate::config::LayerSpec, cache: Option<&std::path::Path>) -> Layer {
+    /// cache directory) and fetch with `nix`.
+    pub fn new(spec: &LayerSpec, cache: Option<&std::path::Path>, nix: &Arc<Lazy>) -> Layer {
         let text = spec.source.to_string_lossy();
         let source: Box<dyn Source> = match spec.kind {
             LayerKind::Dir => Box::new(DirLayer::new(spec.source.clone())),
-            LayerKind::Registry if is_url(&text) => {
-                Box::new(RemoteLayer::new(&spec.name, spec.kind, &text, cache))
-            }
+            LayerKind::Registry if is_url(&text) => Box::new(RemoteLayer::new(
+                &spec.name,
+                spec.kind,
+                &text,
+                cache,
+                nix.clone(),
+            )),
             LayerKind::Registry => Box::new(RegistryLayer::new(spec.source.clone())),
-            LayerKind::Collection => {
-                Box::new(RemoteLayer::new(&spec.name, spec.kind, &text, cache))
-            }
+            LayerKind::Collection => Box::new(RemoteLayer::new(
+                &spec.name,
+                spec.kind,
+                &text,
+                cache,
+                nix.clone(),
+            )),
         };
         Layer {
             name: spec.name.clone(),

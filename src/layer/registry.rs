@@ -6,8 +6,8 @@
 //! first lookup; chains (an indirect `to`) are the stack's business.
 
 use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Source, Unavailable};
-use crate::flakeref::{Indirect, is_flake_id, is_ref, is_rev};
-use crate::target::Target;
+use crate::flake::reference::{Indirect, is_flake_id, is_ref, is_rev};
+use crate::layer::target::Target;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::PathBuf;

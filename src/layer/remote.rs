@@ -14,18 +14,19 @@ use super::{
     Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, RegistryLayer, Source, Status,
     Unavailable,
 };
-use crate::flakeref::Indirect;
-use crate::nix::{now, tarball_ttl};
-use crate::target::Target;
+use crate::cache::{age_text, now};
+use crate::flake::reference::Indirect;
+use crate::layer::target::Target;
+use crate::nix::Lazy;
+use crate::nix::settings::tarball_ttl;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// What a remote layer learnt from its last successful fetch.
 #[derive(Serialize, Deserialize, Clone)]
-struct CacheFile {
+struct RemoteCache {
     source: String,
     /// When the data was fetched (seconds since the epoch).
     fetched: u64,
@@ -42,9 +43,9 @@ struct CacheFile {
     error_at: Option<u64>,
 }
 
-impl CacheFile {
-    fn empty(source: &str) -> CacheFile {
-        CacheFile {
+impl RemoteCache {
+    fn empty(source: &str) -> RemoteCache {
+        RemoteCache {
             source: source.to_string(),
             fetched: 0,
             registry: None,
@@ -67,6 +68,7 @@ pub struct RemoteLayer {
     /// A collection's source as nix input attributes.
     base: Option<Target>,
     cache: Option<PathBuf>,
+    nix: Arc<Lazy>,
     loaded: OnceLock<Result<Loaded, LookupFailure>>,
 }
 
@@ -74,16 +76,6 @@ pub struct RemoteLayer {
 pub struct CacheInfo {
     pub age: Option<u64>,
     pub last_error: Option<String>,
-}
-
-/// A duration for people: `42 s`, `5 min`, `3 h`, `2 days`.
-pub fn age_text(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s if s < 172_800 => format!("{} h", s / 3600),
-        s => format!("{} days", s / 86_400),
-    }
 }
 
 /// Whether a registry source names a URL rather than a file.
@@ -132,8 +124,14 @@ pub fn collection_target(source: &str) -> Result<Target, String> {
 }
 
 impl RemoteLayer {
-    pub fn new(name: &str, kind: LayerKind, source: &str, cache_dir: Option<&Path>) -> RemoteLayer {
-        let h = crate::fnv::hex([kind.as_str(), source]);
+    pub fn new(
+        name: &str,
+        kind: LayerKind,
+        source: &str,
+        cache_dir: Option<&Path>,
+        nix: Arc<Lazy>,
+    ) -> RemoteLayer {
+        let h = crate::hash::hex([kind.as_str(), source]);
         RemoteLayer {
             name: name.to_string(),
             kind,
@@ -142,17 +140,18 @@ impl RemoteLayer {
                 .then(|| collection_target(source).ok())
                 .flatten(),
             cache: cache_dir.map(|d| d.join("remote").join(format!("{kind}-{h}.json"))),
+            nix,
             loaded: OnceLock::new(),
         }
     }
 
-    fn read_cache(&self) -> Option<CacheFile> {
+    fn read_cache(&self) -> Option<RemoteCache> {
         let text = std::fs::read(self.cache.as_ref()?).ok()?;
-        let c: CacheFile = serde_json::from_slice(&text).ok()?;
+        let c: RemoteCache = serde_json::from_slice(&text).ok()?;
         (c.source == self.source).then_some(c)
     }
 
-    fn write_cache(&self, c: &CacheFile) {
+    fn write_cache(&self, c: &RemoteCache) {
         if let (Some(path), Ok(text)) = (&self.cache, serde_json::to_vec_pretty(c)) {
             // A cache that cannot be written costs a fetch next time.
             let _ = crate::atomic::write(path, &text);
@@ -195,10 +194,10 @@ impl RemoteLayer {
     /// data the cache already had.
     fn fetch_and_store(
         &self,
-        cached: Option<CacheFile>,
+        cached: Option<RemoteCache>,
         force: bool,
         now: u64,
-    ) -> Result<Loaded, Box<(String, CacheFile)>> {
+    ) -> Result<Loaded, Box<(String, RemoteCache)>> {
         let fetched = self.fetch(force).and_then(|mut fresh| {
             fresh.fetched = now;
             let loaded = self.cached_data(&fresh)?;
@@ -206,7 +205,7 @@ impl RemoteLayer {
             Ok(loaded)
         });
         fetched.map_err(|e| {
-            let mut c = cached.unwrap_or_else(|| CacheFile::empty(&self.source));
+            let mut c = cached.unwrap_or_else(|| RemoteCache::empty(&self.source));
             c.last_error = Some(e.clone());
             c.error_at = Some(now);
             self.write_cache(&c);
@@ -216,10 +215,10 @@ impl RemoteLayer {
 
     /// The cached copy after a failed fetch, with a warning; or, with none,
     /// the layer is unavailable.
-    fn stale(&self, c: &CacheFile, e: &str, now: u64) -> Result<Loaded, LookupFailure> {
+    fn stale(&self, c: &RemoteCache, e: &str, now: u64) -> Result<Loaded, LookupFailure> {
         match self.cached_data(c) {
             Ok(l) => {
-                crate::report::warning(format_args!(
+                crate::message::warning(format_args!(
                     "layer '{}': cannot refresh '{}' ({e}); using the copy fetched {} ago",
                     self.name,
                     self.source,
@@ -238,7 +237,7 @@ impl RemoteLayer {
         })
     }
 
-    fn cached_data(&self, c: &CacheFile) -> Result<Loaded, String> {
+    fn cached_data(&self, c: &RemoteCache) -> Result<Loaded, String> {
         match (&c.registry, &c.ids) {
             (Some(text), _) => {
                 RegistryLayer::from_text(&self.source, text.as_bytes()).map(Loaded::Registry)
@@ -249,39 +248,29 @@ impl RemoteLayer {
     }
 
     /// Asks nix to fetch the source, and checks what it got.
-    fn fetch(&self, force: bool) -> Result<CacheFile, String> {
-        let nix = crate::nix::locate().map_err(|e| format!("{e:#}"))?;
-        let mut cmd = Command::new(nix);
-        cmd.args(["--extra-experimental-features", "nix-command flakes"]);
+    fn fetch(&self, force: bool) -> Result<RemoteCache, String> {
+        let mut call = self.nix.get()?.call();
         match self.kind {
             LayerKind::Collection => {
-                cmd.args(["flake", "prefetch", "--json"]);
+                call = call.args(["flake", "prefetch", "--json"]);
                 if force {
-                    cmd.arg("--refresh");
+                    call = call.arg("--refresh");
                 }
             }
             _ => {
-                cmd.args(["store", "prefetch-file", "--json"]);
+                call = call.args(["store", "prefetch-file", "--json"]);
                 if force {
-                    cmd.args(["--option", "tarball-ttl", "0"]);
+                    call = call.args(["--option", "tarball-ttl", "0"]);
                 }
             }
         }
-        let out = cmd
-            .arg(&self.source)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run nix: {e}"))?;
-        if !out.status.success() {
-            return Err(crate::nix::error_line(&out.stderr));
-        }
-        let v: Value =
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("nix's answer: {e}"))?;
+        let stdout = call.arg(&self.source).stdout()?;
+        let v: Value = serde_json::from_slice(&stdout).map_err(|e| format!("nix's answer: {e}"))?;
         let store_path = v
             .get("storePath")
             .and_then(Value::as_str)
             .ok_or("nix's answer has no storePath")?;
-        let mut c = CacheFile::empty(&self.source);
+        let mut c = RemoteCache::empty(&self.source);
         if self.kind == LayerKind::Collection {
             // The fetched tree is a directory of flakes, as a `dir` layer's.
             let listing = super::DirLayer::new(store_path.into())
@@ -405,12 +394,5 @@ mod tests {
         let t = collection_target("github:acme/flakes").unwrap();
         assert_eq!(t.render(Some("foo")).unwrap(), "github:acme/flakes?dir=foo");
         assert!(collection_target("ftp:x").is_err());
-    }
-
-    #[test]
-    fn ages() {
-        assert_eq!(age_text(5), "5 s");
-        assert_eq!(age_text(600), "10 min");
-        assert_eq!(age_text(4 * 86_400), "4 days");
     }
 }

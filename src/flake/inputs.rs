@@ -6,45 +6,9 @@
 //! computed inputs (`inputs = import ./x.nix;`, interpolated names or urls)
 //! are not seen. Bad input gives fewer references, never an error.
 
-use crate::flakeref::{self, Indirect, Kind, Position, is_flake_id};
+use crate::flake::reference::{self, Indirect, Kind, Position, is_flake_id};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// The local flake directory a reference names, if it names one: a path
-/// (`.`, `./x`, `/abs`) or a `path:`/`git+file:` URL, with a `?dir=`
-/// applied. Like nix, a directory without a flake.nix means the nearest
-/// one above it that has one, not past a git checkout's root.
-pub fn local_flake(word: &str) -> Option<PathBuf> {
-    let parsed = flakeref::parse(word, Position::FlakeUrl);
-    let base = word.split('#').next().unwrap_or_default();
-    let (text, query) = base.split_once('?').unwrap_or((base, ""));
-    let path = match parsed.kind {
-        Kind::Path => text,
-        Kind::Url => text
-            .strip_prefix("path:")
-            .or_else(|| text.strip_prefix("git+file://"))
-            .or_else(|| text.strip_prefix("git+file:"))?,
-        _ => return None,
-    };
-    let mut dir = std::env::current_dir()
-        .ok()?
-        .join(flakeref::percent_decode(path));
-    if let Some(sub) = query.split('&').find_map(|kv| kv.strip_prefix("dir=")) {
-        dir.push(flakeref::percent_decode(sub));
-    }
-    // `/x/.` and `/x/./y` name `/x` and `/x/y`.
-    let dir: PathBuf = dir.components().collect();
-    let mut at = dir.as_path();
-    loop {
-        if at.join("flake.nix").is_file() {
-            return Some(at.to_path_buf());
-        }
-        if at.join(".git").exists() {
-            return None;
-        }
-        at = at.parent()?;
-    }
-}
+use std::path::Path;
 
 /// The indirect references (`id[/ref][/rev]`) a local flake's inputs use:
 /// from flake.lock's nodes whose "original" is indirect (every node, so
@@ -69,7 +33,7 @@ pub fn indirect_refs_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> 
 /// An indirect flake reference as `id[/ref][/rev]` (`foo`, `foo/ref/rev`,
 /// `flake:foo?dir=x` is `foo`).
 fn indirect_ref(url: &str) -> Option<String> {
-    let r = flakeref::parse(url, Position::FlakeUrl);
+    let r = reference::parse(url, Position::FlakeUrl);
     match r.kind {
         Kind::Indirect(ind) if r.fragment.is_none() => Some(ind.short()),
         _ => None,

@@ -6,7 +6,7 @@
 //! REF`), so nix fetches and locks the candidate exactly as it would for
 //! `nix build REF` (its flake.lock is read, never written). One `nix eval`
 //! answers two questions at once: which of the attribute paths nix would
-//! try exists first (see `crate::want`), and what the flake offers for the
+//! try exists first (see `crate::nix::search`), and what the flake offers for the
 //! current system, grouped like `nix flake show` (for error messages and
 //! `nixp list --outputs`).
 //!
@@ -24,12 +24,11 @@
 //! ignored and rewritten. Failed probes are not cached. Candidates not in
 //! the cache are probed concurrently, one nix process each.
 
-use crate::want::{Want, split_attr_path};
+use crate::flake::attrpath;
+use crate::nix::search::Want;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Bumped when the probe or the cache layout changes.
 const VERSION: &str = "nixp-outputs-1";
@@ -144,7 +143,7 @@ impl Probe {
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
-struct CacheFile {
+struct ProbeCache {
     version: String,
     fingerprint: String,
     /// Seconds since the epoch when nix listed the offers.
@@ -152,11 +151,11 @@ struct CacheFile {
     offers: Offers,
     offers_error: Option<String>,
     /// The attribute paths tried (one per line) → the answer.
-    answers: BTreeMap<String, Answer>,
+    answers: BTreeMap<String, CachedAnswer>,
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
-struct Answer {
+struct CachedAnswer {
     found: Option<String>,
     /// Seconds since the epoch when nix answered.
     checked: u64,
@@ -212,7 +211,7 @@ impl Prober {
             let fresh = file.as_ref().and_then(|f| {
                 let answer = match want {
                     Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
-                    None => &Answer::default(),
+                    None => &CachedAnswer::default(),
                 };
                 Some(Probe {
                     found: answer.found.clone(),
@@ -234,7 +233,7 @@ impl Prober {
             return results;
         }
         let probe_dir = self.probe_flake();
-        let fresh = crate::stack::parallel_map_n(&todo, todo.len().min(16), |(_, c, file)| {
+        let fresh = crate::threads::map_n(&todo, todo.len().min(16), |(_, c, file)| {
             let dir = probe_dir.as_ref().map_err(Clone::clone)?;
             // Fingerprinted before the evaluation: an edit during it makes
             // the next run probe again.
@@ -259,7 +258,7 @@ impl Prober {
         Some(
             self.dir
                 .as_ref()?
-                .join(format!("{}.json", crate::fnv::hex(parts))),
+                .join(format!("{}.json", crate::hash::hex(parts))),
         )
     }
 
@@ -270,18 +269,18 @@ impl Prober {
         let dirs = c.local.iter().cloned().chain(
             c.overrides
                 .iter()
-                .filter_map(|(_, r)| crate::flakeinputs::local_flake(r)),
+                .filter_map(|(_, r)| crate::flake::local::local_flake(r)),
         );
         let parts: Vec<String> = dirs.map(|d| self.local_fingerprint(&d)).collect();
-        crate::fnv::hex(parts.iter().map(String::as_str))
+        crate::hash::hex(parts.iter().map(String::as_str))
     }
 
     fn local_fingerprint(&self, dir: &Path) -> String {
         let Ok(mut seen) = self.fingerprints.lock() else {
-            return local_fingerprint(dir);
+            return crate::flake::local::fingerprint(dir);
         };
         seen.entry(dir.to_path_buf())
-            .or_insert_with(|| local_fingerprint(dir))
+            .or_insert_with(|| crate::flake::local::fingerprint(dir))
             .clone()
     }
 
@@ -292,13 +291,13 @@ impl Prober {
         c.local.is_some()
             || c.locked
             || (!self.refresh
-                && crate::nix::now().saturating_sub(checked) < crate::nix::tarball_ttl())
+                && crate::cache::now().saturating_sub(checked) < super::settings::tarball_ttl())
     }
 
     /// The cache entry for `c`, if its content is still what was asked.
-    fn cached(&self, c: &Candidate) -> Option<CacheFile> {
+    fn cached(&self, c: &Candidate) -> Option<ProbeCache> {
         let text = std::fs::read(self.cache_file(c)?).ok()?;
-        let file: CacheFile = serde_json::from_slice(&text).ok()?;
+        let file: ProbeCache = serde_json::from_slice(&text).ok()?;
         (file.version == VERSION
             && file.fingerprint == self.fingerprint(c)
             && self.fresh(c, file.checked))
@@ -310,7 +309,7 @@ impl Prober {
     fn store(
         &self,
         c: &Candidate,
-        file: Option<&CacheFile>,
+        file: Option<&ProbeCache>,
         fingerprint: String,
         query: Option<&str>,
         answer: &Probe,
@@ -321,13 +320,14 @@ impl Prober {
         let mut file = file.cloned().unwrap_or_default();
         file.version = VERSION.into();
         file.fingerprint = fingerprint;
-        file.checked = crate::nix::now();
+        file.checked = crate::cache::now();
         file.offers = answer.offers.clone();
         file.offers_error = answer.offers_error.clone();
         if let Some(q) = query {
             let found = answer.found.clone();
-            let checked = crate::nix::now();
-            file.answers.insert(q.into(), Answer { found, checked });
+            let checked = crate::cache::now();
+            file.answers
+                .insert(q.into(), CachedAnswer { found, checked });
         }
         if let Ok(text) = serde_json::to_vec(&file) {
             // A cache that cannot be written only costs a probe next time.
@@ -360,10 +360,10 @@ impl Prober {
     fn run_probe(&self, probe: &Path, c: &Candidate, paths: &[String]) -> Result<Probe, String> {
         let split: Vec<Vec<String>> = paths
             .iter()
-            .map(|p| split_attr_path(p).ok_or_else(|| format!("missing closing quote in '{p}'")))
+            .map(|p| attrpath::split(p).ok_or_else(|| format!("missing closing quote in '{p}'")))
             .collect::<Result<_, _>>()?;
         let list = |p: &Vec<String>| {
-            let items: Vec<String> = p.iter().map(|s| crate::nixexpr::string(s)).collect();
+            let items: Vec<String> = p.iter().map(|s| crate::flake::expr::string(s)).collect();
             format!("[ {} ]", items.join(" "))
         };
         let paths_expr = format!(
@@ -371,7 +371,7 @@ impl Prober {
             split.iter().map(list).collect::<Vec<_>>().join(" ")
         );
         let expr = PROBE_EXPR
-            .replace("@SYSTEM@", &crate::nixexpr::string(&self.system))
+            .replace("@SYSTEM@", &crate::flake::expr::string(&self.system))
             .replace("@MAX@", &MAX_NAMES.to_string())
             .replace("@PATHS@", &paths_expr);
         match self.eval(probe, c, &expr.replace("@OFFERS@", "true")) {
@@ -394,26 +394,19 @@ impl Prober {
 
     /// `nix eval` of the probe flake with `c` as its input.
     fn eval(&self, probe: &Path, c: &Candidate, expr: &str) -> Result<Raw, String> {
-        let mut cmd = Command::new(&self.nix);
-        cmd.args(["--extra-experimental-features", "nix-command flakes"])
-            .args(["eval", "--json", "--no-write-lock-file"]);
+        let mut call = super::Call::new(&self.nix).args(["eval", "--json", "--no-write-lock-file"]);
         for (id, r) in &c.overrides {
-            cmd.args(["--override-flake", id, r]);
+            call = call.args(["--override-flake", id, r]);
         }
         if self.refresh {
-            cmd.arg("--refresh");
+            call = call.arg("--refresh");
         }
-        cmd.args(["--override-input", "target", &c.reference])
+        let stdout = call
+            .args(["--override-input", "target", &c.reference])
             .arg(format!("path:{}#target", probe.display()))
             .args(["--apply", expr])
-            .stdin(Stdio::null());
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot run nix '{}': {e}", self.nix.display()))?;
-        if !out.status.success() {
-            return Err(crate::nix::error_line(&out.stderr));
-        }
-        serde_json::from_slice(&out.stdout)
+            .stdout()?;
+        serde_json::from_slice(&stdout)
             .map_err(|e| format!("nix printed what nixp cannot read: {e}"))
     }
 }
@@ -439,86 +432,9 @@ impl ProbeDir {
     }
 }
 
-/// What a local flake's evaluation can depend on: flake.nix and flake.lock
-/// by content, every other entry below the directory by name, type, size
-/// and mtime (`.git` only by its index and HEAD, which say which files a
-/// git flake has).
-pub fn local_fingerprint(dir: &Path) -> String {
-    let mut parts: Vec<String> = vec![VERSION.into()];
-    for f in ["flake.nix", "flake.lock"] {
-        parts.push(match std::fs::read(dir.join(f)) {
-            Ok(bytes) => crate::fnv::hex([&*String::from_utf8_lossy(&bytes)]),
-            Err(e) => format!("{f}: {}", e.kind()),
-        });
-    }
-    if let Some((root, _)) = crate::target::git_root(dir) {
-        for f in [".git/index", ".git/HEAD"] {
-            parts.push(stat_line(f, std::fs::metadata(root.join(f))));
-        }
-    }
-    walk(dir, "", &mut parts, 0);
-    crate::fnv::hex(parts.iter().map(String::as_str))
-}
-
-fn stat_line(name: &str, md: std::io::Result<std::fs::Metadata>) -> String {
-    match md {
-        Ok(m) => format!(
-            "{name}:{:o}:{}:{}.{}",
-            m.mode(),
-            m.size(),
-            m.mtime(),
-            m.mtime_nsec()
-        ),
-        Err(e) => format!("{name}: {}", e.kind()),
-    }
-}
-
-fn walk(dir: &Path, rel: &str, parts: &mut Vec<String>, depth: usize) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            parts.push(format!("{rel}/: {}", e.kind()));
-            return;
-        }
-    };
-    // `DirEntry::metadata` stats relative to the open directory (and does
-    // not follow symlinks): cheaper than a stat of each full path.
-    let mut found: Vec<_> = entries
-        .flatten()
-        .filter(|e| e.file_name() != ".git")
-        .map(|e| (e.file_name(), e.metadata()))
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, md) in found {
-        let is_dir = md.as_ref().is_ok_and(|m| m.is_dir());
-        let rel = format!("{rel}/{}", name.to_string_lossy());
-        parts.push(stat_line(&rel, md));
-        // Deep enough for any flake; a loop through bind mounts ends here.
-        if is_dir && depth < 64 {
-            walk(&dir.join(&name), &rel, parts, depth + 1);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn any_edit_below_a_flake_changes_its_fingerprint() {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
-        std::fs::create_dir(d.path().join("pkgs")).unwrap();
-        std::fs::write(d.path().join("pkgs/a.nix"), "1").unwrap();
-        let a = local_fingerprint(d.path());
-        assert_eq!(a, local_fingerprint(d.path()));
-        std::fs::write(d.path().join("pkgs/a.nix"), "12").unwrap();
-        let b = local_fingerprint(d.path());
-        assert_ne!(a, b);
-        // Same size, same second: flake.nix is compared by content.
-        std::fs::write(d.path().join("flake.nix"), "{ outputs = _: { x = 1; }; }").unwrap();
-        assert_ne!(b, local_fingerprint(d.path()));
-    }
 
     #[test]
     fn offers_read_what_the_probe_prints() {

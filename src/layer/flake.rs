@@ -22,13 +22,9 @@
 //! call) otherwise. Generation happens in a temporary directory renamed into
 //! place; a member that fails to evaluate is left out and named.
 
-use crate::flakeref::Position;
-use crate::layer::LayerKind;
-use crate::stack::{Depth, Stack};
-use crate::target::Target;
+use crate::nix::Nix;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Bumped when the generated text changes, so old flakes are not reused.
 const GENERATOR: &str = "nixp-layer-flake-1";
@@ -63,68 +59,42 @@ const OUTPUTS: &str = r#"  outputs = { self, ... }@inputs:
 "#;
 
 /// One member: its id and the reference nix fetches it by.
-struct Member {
-    id: String,
-    url: String,
+pub struct Member {
+    pub id: String,
+    pub url: String,
     /// A local directory, for the fingerprint.
-    dir: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
 }
 
-/// The directory of the generated flake for layer `i`, generating it when
-/// the layer changed since the last time.
-pub fn ensure(stack: &Stack, i: usize) -> Result<PathBuf, String> {
-    let layer = &stack.layers()[i];
-    let cache = stack
-        .cache()
-        .ok_or("there is no cache directory to keep the layer's flake in (HOME is not set)")?;
-    let listing = layer.source.list().map_err(|u| u.message)?;
-    let mut members = vec![];
-    for id in listing.ids() {
-        if id == "self" {
+/// The directory of the generated flake of layer `layer` with `members`,
+/// under nixp's cache directory `cache`, generating it (with `nix`) when
+/// the members changed since the last time.
+pub fn ensure(
+    layer: &str,
+    members: Vec<Member>,
+    cache: &Path,
+    nix: &Nix,
+) -> Result<PathBuf, String> {
+    let members: Vec<Member> = members
+        .into_iter()
+        .filter(|m| {
             // A flake's inputs cannot be called `self`.
-            crate::report::warning(format_args!(
-                "layer '{}': member 'self' left out of the layer's flake (a flake input cannot be called 'self')",
-                layer.name
-            ));
-            continue;
-        }
-        let member = if layer.source.kind() == LayerKind::Dir {
-            // A dir layer listed the flake: no lookup is needed.
-            let dir = Path::new(&layer.source.location()).join(id);
-            Target::Dir(dir.clone())
-                .render(None)
-                .map(|url| (format!("path:{url}"), Some(dir)))
-        } else {
-            let qualified = format!("{}.{id}", layer.name);
-            let r = stack.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder);
-            match r.error {
-                Some(e) => Err(e),
-                None => Ok((r.output.unwrap_or_default(), None)),
-            }
-        };
-        let (url, dir) = match member {
-            Ok(m) => m,
-            Err(e) => {
-                crate::report::warning(format_args!(
-                    "layer '{}': member '{id}' left out of the layer's flake: {e}",
-                    layer.name
+            let is_self = m.id == "self";
+            if is_self {
+                crate::message::warning(format_args!(
+                    "layer '{layer}': member 'self' left out of the layer's flake (a flake input cannot be called 'self')"
                 ));
-                continue;
             }
-        };
-        members.push(Member {
-            id: id.to_string(),
-            url,
-            dir,
-        });
-    }
+            !is_self
+        })
+        .collect();
     let fp = fingerprint(&members);
     let root = cache.join("layers");
-    let dir = root.join(format!("{}-{fp}", layer.name));
+    let dir = root.join(format!("{layer}-{fp}"));
     if dir.join("flake.lock").exists() {
         return Ok(dir);
     }
-    generate(&layer.name, &members, &root, &dir)?;
+    generate(layer, &members, &root, &dir, nix)?;
     Ok(dir)
 }
 
@@ -153,23 +123,28 @@ fn fingerprint(members: &[Member]) -> String {
             parts.extend(entries);
         }
     }
-    crate::fnv::hex(parts.iter().map(String::as_str))
+    crate::hash::hex(parts.iter().map(String::as_str))
 }
 
 /// Writes and locks the flake in a temporary directory, then renames it
 /// into place; members that fail to evaluate are left out, by name.
-fn generate(layer: &str, members: &[Member], root: &Path, dir: &Path) -> Result<(), String> {
-    let nix = crate::nix::locate().map_err(|e| format!("{e:#}"))?;
-    let checks = crate::stack::parallel_map(members, |m| evaluates(&nix, &m.url));
+fn generate(
+    layer: &str,
+    members: &[Member],
+    root: &Path,
+    dir: &Path,
+    nix: &Nix,
+) -> Result<(), String> {
+    let checks = crate::threads::map(members, |m| evaluates(nix, &m.url));
     let mut inputs = String::new();
     for (m, check) in members.iter().zip(checks) {
         match check {
             Ok(()) => inputs.push_str(&format!(
                 "    {}.url = {};\n",
-                crate::nixexpr::string(&m.id),
-                crate::nixexpr::string(&m.url)
+                crate::flake::expr::string(&m.id),
+                crate::flake::expr::string(&m.url)
             )),
-            Err(e) => crate::report::warning(format_args!(
+            Err(e) => crate::message::warning(format_args!(
                 "layer '{layer}': member '{}' fails to evaluate, left out of the layer's flake: {e}",
                 m.id
             )),
@@ -177,7 +152,7 @@ fn generate(layer: &str, members: &[Member], root: &Path, dir: &Path) -> Result<
     }
     let text = format!(
         "# Generated by nixp for layer '{layer}'; regenerated when the layer changes.\n{{\n  description = {};\n  inputs = {{\n{inputs}  }};\n{}}}\n",
-        crate::nixexpr::string(&format!("the flakes of layer {layer}")),
+        crate::flake::expr::string(&format!("the flakes of layer {layer}")),
         OUTPUTS.replace("SYSTEMS", SYSTEMS)
     );
     std::fs::create_dir_all(root)
@@ -188,17 +163,11 @@ fn generate(layer: &str, members: &[Member], root: &Path, dir: &Path) -> Result<
         .map_err(|e| format!("cannot create a directory in '{}': {e}", root.display()))?;
     crate::atomic::write(&tmp.path().join("flake.nix"), text.as_bytes())
         .map_err(|e| format!("{e:#}"))?;
-    let out = Command::new(&nix)
-        .args([
-            "--extra-experimental-features",
-            "nix-command flakes",
-            "flake",
-            "lock",
-        ])
+    let out = nix
+        .call()
+        .args(["flake", "lock"])
         .arg(format!("path:{}", tmp.path().display()))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run nix: {e}"))?;
+        .output()?;
     if !out.status.success() || !tmp.path().join("flake.lock").exists() {
         return Err(format!(
             "cannot lock the layer's flake: {}",
@@ -229,21 +198,9 @@ fn generate(layer: &str, members: &[Member], root: &Path, dir: &Path) -> Result<
 }
 
 /// Whether nix can evaluate a member's outputs (what `nix flake show` does).
-fn evaluates(nix: &Path, url: &str) -> Result<(), String> {
-    let out = Command::new(nix)
-        .args([
-            "--extra-experimental-features",
-            "nix-command flakes",
-            "flake",
-            "show",
-            "--json",
-            url,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run nix: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(crate::nix::error_line(&out.stderr))
+fn evaluates(nix: &Nix, url: &str) -> Result<(), String> {
+    nix.call()
+        .args(["flake", "show", "--json", url])
+        .stdout()
+        .map(|_| ())
 }

@@ -5,7 +5,8 @@
 //! caches in `$XDG_CACHE_HOME/nix/flake-registry.json`). nixp never writes
 //! them and never asks them during resolution: nix does.
 
-use crate::config::{abs_var, xdg};
+use crate::env::xdg;
+use crate::nix::settings::conf_dir;
 use std::path::{Path, PathBuf};
 
 /// One of nix's registries.
@@ -29,11 +30,6 @@ impl NixRegistry {
             disabled: false,
         }
     }
-}
-
-/// nix's configuration directory: `$NIX_CONF_DIR`, else `/etc/nix`.
-pub fn conf_dir() -> PathBuf {
-    abs_var("NIX_CONF_DIR").unwrap_or_else(|| PathBuf::from("/etc/nix"))
 }
 
 /// nix's registries in nix's order (user, system, global); `nix` is asked

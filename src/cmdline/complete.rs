@@ -15,27 +15,27 @@
 //! - Everywhere else: nix answers.
 
 use crate::cli::{Cli, VERBS};
-use crate::config::Config;
+use crate::config::{Config, Paths};
 use crate::exit;
-use crate::flakeref::Position;
-use crate::schema::Schema;
-use crate::stack::{Depth, Stack};
+use crate::flake::reference::Position;
+use crate::nix::Nix;
+use crate::resolve::{Depth, Stack};
 use anyhow::Result;
 use clap::CommandFactory;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 
-/// nix's answer: its type line and candidate lines.
-struct Answer {
+/// A completion answer: its type line and candidate lines.
+struct Completions {
     kind: String,
     lines: Vec<String>,
 }
 
-impl Answer {
-    fn new(kind: &str) -> Answer {
-        Answer {
+impl Completions {
+    fn new(kind: &str) -> Completions {
+        Completions {
             kind: kind.into(),
             lines: vec![],
         }
@@ -61,15 +61,16 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let nix = Nix::locate(Paths::from_env().cache.as_deref());
     if index == 0 || index > words.len() {
-        return pass_to_nix(&crate::nix::locate()?, args);
+        return pass_to_nix(&nix?, args);
     }
     let word = &words[index - 1];
     if index == 1 {
-        let mut answer = crate::nix::locate()
+        let mut answer = nix
             .ok()
             .and_then(|nix| ask_nix(&nix, &args, index))
-            .unwrap_or_else(|| Answer::new("normal"));
+            .unwrap_or_else(|| Completions::new("normal"));
         let ours = VERBS
             .iter()
             .filter(|v| v.starts_with(word.as_str()))
@@ -83,27 +84,28 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         v if VERBS.contains(&v) => return own_verb(&config, &words, index),
         _ => {}
     }
-    let nix = crate::nix::locate()?;
+    let nix = nix?;
     if config.layers.is_empty() {
         return pass_to_nix(&nix, args);
     }
-    let stack = Stack::new(&config);
-    let schema = Schema::load(&nix, config.paths.cache.as_deref());
-    let reading = crate::rewrite::read(&schema.root, &args[..index]);
+    let reading = super::read::read(&nix.schema().root, &args[..index]);
     let Some(slot) = reading.slots.iter().find(|s| s.index == index - 1) else {
         return pass_to_nix(&nix, args);
     };
+    let nix = Arc::new(crate::nix::Lazy::found(nix));
+    let stack = Stack::with_nix(&config, nix.clone());
+    let nix = nix.get().map_err(anyhow::Error::msg)?;
     if let Some((base, attr)) = word.split_once('#') {
         let res = stack.resolve(base, Position::FlakeUrl, Depth::FirstHolder);
-        let Some(concrete) = res.output.as_deref().filter(|_| res.rewritten()) else {
-            return match res.error {
-                Some(_) => Answer::new("attrs").print(),
-                None => pass_to_nix(&nix, args),
+        let Some(concrete) = res.output().filter(|_| res.rewritten()) else {
+            return match res.error() {
+                Some(_) => Completions::new("attrs").print(),
+                None => pass_to_nix(nix, args),
             };
         };
         let mut asked = args.clone();
         asked[slot.index] = OsString::from(format!("{concrete}#{attr}"));
-        let mut answer = ask_nix(&nix, &asked, index).unwrap_or_else(|| Answer::new("attrs"));
+        let mut answer = ask_nix(nix, &asked, index).unwrap_or_else(|| Completions::new("attrs"));
         let (theirs, ours) = (format!("{concrete}#"), format!("{base}#"));
         for line in &mut answer.lines {
             if let Some(rest) = line.strip_prefix(&theirs) {
@@ -114,11 +116,11 @@ pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
     }
     let ids = private_ids(&stack, word);
     if ids.is_empty() {
-        return pass_to_nix(&nix, args);
+        return pass_to_nix(nix, args);
     }
     // What nix offers here too: `.` for an empty word, directories, and the
     // ids of the user and system registries (the global one needs nix).
-    let mut answer = Answer::new("filenames");
+    let mut answer = Completions::new("filenames");
     if word.is_empty() {
         answer.lines.push(".\t".into());
     }
@@ -169,7 +171,7 @@ fn private_ids(stack: &Stack, prefix: &str) -> Vec<String> {
 /// that no layer holds.
 fn registry_ids(stack: &Stack, prefix: &str) -> Vec<String> {
     let mut out = vec![];
-    for reg in crate::nixreg::registries(None) {
+    for reg in crate::nix::registries::registries(None) {
         let Some(path) = reg.path else { continue };
         let layer = crate::layer::RegistryLayer::new(path);
         let Ok(listing) = crate::layer::Source::list(&layer) else {
@@ -178,7 +180,7 @@ fn registry_ids(stack: &Stack, prefix: &str) -> Vec<String> {
         for id in listing.ids() {
             let held = || {
                 let r = stack.resolve(id, Position::FlakeUrl, Depth::FirstHolder);
-                r.rewritten() || r.error.is_some()
+                r.rewritten() || r.error().is_some()
             };
             if id.starts_with(prefix) && !held() {
                 out.push(format!("{id}\t"));
@@ -218,7 +220,7 @@ fn own_verb(config: &Config, words: &[String], index: usize) -> Result<u8> {
     let word = words[index - 1].as_str();
     let cli = Cli::command();
     let Some(mut verb) = cli.find_subcommand(&words[0]) else {
-        return Answer::new("normal").print();
+        return Completions::new("normal").print();
     };
     // Descend into a sub-verb (`layers add`).
     let mut rest = 1;
@@ -228,7 +230,7 @@ fn own_verb(config: &Config, words: &[String], index: usize) -> Result<u8> {
         verb = sub;
         rest = 2;
     }
-    let mut answer = Answer::new("normal");
+    let mut answer = Completions::new("normal");
     let mut offer = |text: &str, help: String| {
         if text.starts_with(word) {
             answer.lines.push(format!("{text}\t{help}"));
@@ -304,25 +306,23 @@ fn verb_about(verb: &str) -> String {
 }
 
 /// Runs the real nix's completion for `args` and reads its answer.
-fn ask_nix(nix: &Path, args: &[OsString], index: usize) -> Option<Answer> {
-    let out = Command::new(nix)
+fn ask_nix(nix: &Nix, args: &[OsString], index: usize) -> Option<Completions> {
+    let out = nix
+        .call_as_typed()
         .args(args)
         .env("NIX_GET_COMPLETIONS", index.to_string())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let kind = lines.next()?.to_string();
-    Some(Answer {
+    Some(Completions {
         kind,
         lines: lines.map(str::to_string).collect(),
     })
 }
 
 /// Lets nix answer, exactly as without nixp.
-fn pass_to_nix(nix: &Path, args: Vec<OsString>) -> Result<u8> {
-    let depth = crate::nix::check_depth(nix)?;
-    Err(crate::nix::exec(nix, &args, depth))
+fn pass_to_nix(nix: &Nix, args: Vec<OsString>) -> Result<u8> {
+    Err(nix.exec(&args))
 }

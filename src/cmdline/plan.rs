@@ -1,37 +1,35 @@
-//! nixp as a drop-in for nix: read the command line with nix's schema,
-//! resolve the flake references a layer holds, and exec the real nix.
+//! The plan for one nix command line: which real nix runs, and the argv it
+//! gets after the references nixp answers for are resolved and the private
+//! inputs of local flakes are passed as `--override-flake`.
 //!
 //! The plan is pure data (the argv nix will get and the resolutions behind
-//! it); exec happens once, at the very end. A command line in which no word
-//! could name a private id is handed to nix without loading the schema.
+//! it); exec happens once, at the very end (`cmdline::run`). A command line
+//! in which no word could name a private id, and whose local flakes use no
+//! private input, is handed to nix without loading the schema.
 
+use super::read::{self, Reading, Stop};
 use crate::config::Config;
-use crate::exit;
-use crate::flakeinputs::local_flake;
-use crate::flakeref::{self, Kind, Position};
-use crate::outputs::Prober;
-use crate::rewrite::{self, Stop};
-use crate::schema::Schema;
-use crate::stack::{Depth, Resolution, Stack};
-use crate::want::Search;
+use crate::flake::local::local_flake;
+use crate::flake::reference::{self, Kind, Position};
+use crate::nix::search::Search;
+use crate::nix::{Lazy, Nix};
+use crate::resolve::{Depth, ProbeOptions, Resolution, Stack};
 use anyhow::Result;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-/// What nixp will run: the real nix, the nesting depth, the command line.
+/// What nixp will run: the real nix and the command line.
 pub struct Plan {
-    pub nix: PathBuf,
-    pub depth: u32,
+    nix: Arc<Lazy>,
     pub line: Rewritten,
 }
 
 /// Plans a nix command line (argv without argv[0]).
-pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<Plan> {
-    let nix = crate::nix::locate()?;
-    let depth = crate::nix::check_depth(&nix)?;
+pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> {
+    let nix = Arc::new(Lazy::found(Nix::locate(config.paths.cache.as_deref())?));
     let mut plan = Plan {
-        nix,
-        depth,
+        nix: nix.clone(),
         line: Rewritten {
             args,
             ..Rewritten::default()
@@ -42,18 +40,67 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth_mode: Depth) -> Result<P
     if config.layers.is_empty() || std::env::var_os("NIX_GET_COMPLETIONS").is_some() {
         return Ok(plan);
     }
-    let stack = Stack::new(config);
+    let stack = Stack::with_nix(config, nix);
     let args = &plan.line.args;
-    if !args.iter().any(|a| could_be_private(&stack, a))
+    if !args.iter().any(|a| stack.could_be_private(a))
         && !local_flakes(args)
             .iter()
-            .any(|d| uses_private_inputs(&stack, d))
+            .any(|d| stack.uses_private_inputs(d))
     {
         return Ok(plan);
     }
-    let schema = Schema::load(&plan.nix, config.paths.cache.as_deref());
-    plan.line = rewrite_line(&stack, &schema, &plan.nix, args, depth_mode);
+    let schema = plan.nix()?.schema();
+    plan.line = rewrite_line(&stack, schema, args, depth);
     Ok(plan)
+}
+
+impl Plan {
+    /// The real nix (found when the plan was made).
+    fn nix(&self) -> Result<&Nix> {
+        self.nix.get().map_err(anyhow::Error::msg)
+    }
+
+    /// Replaces nixp with nix running the planned command line. Returns
+    /// only on failure.
+    pub fn exec(&self) -> anyhow::Error {
+        match self.nix() {
+            Ok(nix) => nix.exec(&self.line.args),
+            Err(e) => e,
+        }
+    }
+
+    /// The plan for people: the exact command line, then each rewrite's
+    /// trace (`fallback`: what comes after the layers).
+    pub fn describe(&self, fallback: bool) -> String {
+        let nix = self.nix().map_or_else(
+            |_| "nix".into(),
+            |n| n.path().to_string_lossy().into_owned(),
+        );
+        let mut words = vec![nix];
+        words.extend(
+            self.line
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
+        let mut s = shell_words::join(&words);
+        s.push('\n');
+        for r in self
+            .line
+            .resolutions
+            .iter()
+            .filter(|r| r.rewritten() || r.error().is_some())
+        {
+            s.push_str(&r.explain(fallback));
+        }
+        for (dir, id, r) in &self.line.overrides {
+            s.push_str(&format!(
+                "input '{id}' of flake '{}' -> {r} (--override-flake)\n",
+                dir.display()
+            ));
+        }
+        s
+    }
 }
 
 /// A command line after resolution.
@@ -70,23 +117,22 @@ pub struct Rewritten {
     pub overrides: Vec<(PathBuf, String, String)>,
 }
 
-/// Reads `args` with the schema `root` and resolves the references in it
-/// against `stack`: every word that is not a rewritten reference comes out
-/// as it went in.
+/// Reads `args` with `schema` and resolves the references in it against
+/// `stack`: every word that is not a rewritten reference comes out as it
+/// went in.
 pub fn rewrite_line(
     stack: &Stack,
-    schema: &Schema,
-    nix: &Path,
+    schema: &crate::nix::schema::Schema,
     args: &[OsString],
-    depth_mode: Depth,
+    depth: Depth,
 ) -> Rewritten {
     let mut out = Rewritten::default();
-    let reading = rewrite::read(&schema.root, args);
+    let reading = read::read(&schema.root, args);
     // `--system` on the command line is the system nix looks outputs up for.
-    let system = reading.system.clone().unwrap_or_else(|| schema.system());
-    stack.set_prober(
-        Prober::new(nix.to_path_buf(), system, stack.cache()).refreshing(reading.refresh),
-    );
+    stack.set_probe_options(ProbeOptions {
+        system: reading.system.clone(),
+        refresh: reading.refresh,
+    });
     let mut replacements = vec![];
     // The flakes nix will evaluate or lock: for their private inputs.
     let mut flakes: Vec<String> = vec![];
@@ -99,15 +145,16 @@ pub fn rewrite_line(
             slot.flag.as_deref(),
             slot.positional() && slot.position == Position::Installable,
         );
-        let res = stack.resolve_for(word, slot.position, depth_mode, search);
-        if let Some(e) = &res.error {
-            out.errors.push(format!("cannot resolve '{word}': {e}"));
-        } else if let Some(o) = &res.output {
-            if res.rewritten() {
-                replacements.push((slot.index, o.clone()));
-            }
-            if slot.positional() {
-                flakes.push(o.clone());
+        let res = stack.resolve_for(word, slot.position, depth, search);
+        match &res.result {
+            Err(e) => out.errors.push(format!("cannot resolve '{word}': {e}")),
+            Ok(r) => {
+                if res.rewritten() {
+                    replacements.push((slot.index, r.output.clone()));
+                }
+                if slot.positional() {
+                    flakes.push(r.output.clone());
+                }
             }
         }
         out.resolutions.push(res);
@@ -132,13 +179,13 @@ pub fn rewrite_line(
                         }
                     }
                 }
-                Err(e) => out.errors.push(e),
+                Err(e) => out.errors.push(e.to_string()),
             }
         }
     }
     if let Stop::UnknownFlag { at, flag } = &reading.stop {
         for word in args.iter().skip(at + 1) {
-            if could_be_private(stack, word) {
+            if stack.could_be_private(word) {
                 out.errors.push(format!(
                     "nixp does not know the flag '{flag}' of 'nix {}', so it cannot tell whether '{}' after it is a flake reference; put '{flag}' after the private reference, or use the reference nixp resolves it to (nixp resolve)",
                     reading.command.join(" "),
@@ -147,7 +194,7 @@ pub fn rewrite_line(
             }
         }
     }
-    out.args = rewrite::substitute(args, &replacements);
+    out.args = read::substitute(args, &replacements);
     let inserted = out
         .overrides
         .iter()
@@ -160,7 +207,7 @@ pub fn rewrite_line(
 /// Whether nix reads the flake in `.` when no reference is given: commands
 /// that take installables or flake URLs, `nix flake update` (whose
 /// positionals are input names since 2.19) and `nix fmt`.
-fn implicit_dot(reading: &rewrite::Reading) -> bool {
+fn implicit_dot(reading: &Reading) -> bool {
     let command: Vec<&str> = reading.command.iter().map(String::as_str).collect();
     let flake_flag = reading
         .slots
@@ -181,25 +228,9 @@ fn given_overrides(args: &[OsString]) -> Vec<String> {
 
 /// The id of an indirect reference (`foo/v1` → `foo`), else the word.
 fn id_of(r: &str) -> String {
-    match flakeref::parse(r, Position::FlakeUrl).kind {
+    match reference::parse(r, Position::FlakeUrl).kind {
         Kind::Indirect(ind) => ind.id,
         _ => r.to_string(),
-    }
-}
-
-/// The cheap check of the fast path: could this word name a private id?
-/// (Not knowing where nix expects references yet, any word counts.)
-fn could_be_private(stack: &Stack, word: &OsString) -> bool {
-    let Some(w) = word.to_str() else { return false };
-    match flakeref::parse(w, Position::Installable).kind {
-        Kind::Qualified { layer, .. } => stack.layer_index(&layer).is_some(),
-        Kind::Indirect(ind) => {
-            !stack.fallback()
-                || stack.claimer(&ind.id).is_some()
-                || stack.layer_index(&ind.id).is_some()
-                || stack.layers().iter().any(|l| l.knows(&ind))
-        }
-        Kind::Path | Kind::Url => false,
     }
 }
 
@@ -214,65 +245,4 @@ fn local_flakes(args: &[OsString]) -> Vec<PathBuf> {
     dirs.sort();
     dirs.dedup();
     dirs
-}
-
-/// Whether nixp answers for an indirect input of a local flake.
-fn uses_private_inputs(stack: &Stack, dir: &Path) -> bool {
-    stack
-        .indirect_refs(dir)
-        .iter()
-        .any(|r| stack.answers_for(r))
-}
-
-/// The plan for people: the exact command line, then each rewrite's trace.
-pub fn describe(plan: &Plan, fallback: bool) -> String {
-    let mut words = vec![plan.nix.to_string_lossy().into_owned()];
-    words.extend(
-        plan.line
-            .args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned()),
-    );
-    let mut s = shell_words::join(&words);
-    s.push('\n');
-    for r in plan
-        .line
-        .resolutions
-        .iter()
-        .filter(|r| r.rewritten() || r.error.is_some())
-    {
-        s.push_str(&crate::commands::explain_resolution(r, fallback));
-    }
-    for (dir, id, r) in &plan.line.overrides {
-        s.push_str(&format!(
-            "input '{id}' of flake '{}' -> {r} (--override-flake)\n",
-            dir.display()
-        ));
-    }
-    s
-}
-
-/// Runs a nix command line: plan, report, exec. Returns only on failure.
-pub fn run(args: Vec<OsString>) -> Result<u8> {
-    let config = crate::config::load()?;
-    let explain = std::env::var_os("NIXP_EXPLAIN").is_some_and(|v| v == "1");
-    let plan = plan(
-        &config,
-        args,
-        if explain {
-            Depth::All
-        } else {
-            Depth::FirstHolder
-        },
-    )?;
-    if !plan.line.errors.is_empty() {
-        for e in &plan.line.errors {
-            crate::report::error(e);
-        }
-        return Ok(exit::RESOLVE);
-    }
-    if explain {
-        crate::report::text(&describe(&plan, config.fallback));
-    }
-    Err(crate::nix::exec(&plan.nix, &plan.line.args, plan.depth))
 }

@@ -199,14 +199,14 @@ impl Schema {
 
     /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
     pub fn dump(nix: &Path) -> Option<Schema> {
-        let tree = match crate::nix::json(nix, &["__dump-cli"]) {
+        let tree = match super::dump(nix, "__dump-cli") {
             Some(mut v) => v.get_mut("args").map(Value::take)?,
-            None => crate::nix::json(nix, &["__dump-args"])?,
+            None => super::dump(nix, "__dump-args")?,
         };
         let mut schema = Schema::from_dump(&tree)?;
         // Settings' old names are flags too (recent nix), left out of the
         // dump: a boolean setting's take no value, the others one.
-        let settings = crate::nix::settings(nix);
+        let settings = super::settings(nix);
         for (_, setting) in settings.iter().filter_map(Value::as_object).flatten() {
             let arity = u32::from(!setting.get("value").is_some_and(Value::is_boolean));
             for alias in setting
@@ -294,13 +294,13 @@ impl CacheKey {
         let (size, mtime) = (self.size.to_string(), self.mtime_ns.to_string());
         format!(
             "schema-v2-{}.json",
-            crate::fnv::hex([&*path, &size, &mtime])
+            crate::hash::hex([&*path, &size, &mtime])
         )
     }
 }
 
 #[derive(Serialize, Deserialize)]
-struct CacheFile {
+struct SchemaCache {
     key: CacheKey,
     schema: Command,
     system: Option<String>,
@@ -308,7 +308,7 @@ struct CacheFile {
 
 fn read_cache(path: &Path, key: &CacheKey) -> Option<Schema> {
     let text = std::fs::read(path).ok()?;
-    let file: CacheFile = serde_json::from_slice(&text).ok()?;
+    let file: SchemaCache = serde_json::from_slice(&text).ok()?;
     (file.key == *key).then_some(Schema {
         root: file.schema,
         system: file.system,
@@ -316,7 +316,7 @@ fn read_cache(path: &Path, key: &CacheKey) -> Option<Schema> {
 }
 
 fn write_cache(path: &Path, key: &CacheKey, schema: &Schema) {
-    let file = CacheFile {
+    let file = SchemaCache {
         key: key.clone(),
         schema: schema.root.clone(),
         system: schema.system.clone(),

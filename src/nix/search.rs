@@ -136,31 +136,6 @@ impl Want {
     }
 }
 
-/// Splits an attribute path the way nix does (`parseAttrPath`): at dots,
-/// except inside double quotes; empty trailing parts are dropped. `None`
-/// for an unclosed quote (nix's error).
-pub fn split_attr_path(path: &str) -> Option<Vec<String>> {
-    let mut parts = vec![];
-    let mut cur = String::new();
-    let mut chars = path.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => parts.push(std::mem::take(&mut cur)),
-            '"' => loop {
-                match chars.next()? {
-                    '"' => break,
-                    c => cur.push(c),
-                }
-            },
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        parts.push(cur);
-    }
-    Some(parts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,14 +201,5 @@ mod tests {
             Search::of(&c("bundle"), Some("bundler"), false),
             Some(Search::Bundlers)
         );
-    }
-
-    #[test]
-    fn attr_paths_split_like_nix() {
-        assert_eq!(split_attr_path("a.b").unwrap(), ["a", "b"]);
-        assert_eq!(split_attr_path("a.\"b.c\"").unwrap(), ["a", "b.c"]);
-        assert_eq!(split_attr_path("packages.x.").unwrap(), ["packages", "x"]);
-        assert_eq!(split_attr_path("").unwrap(), Vec::<String>::new());
-        assert!(split_attr_path("a.\"b").is_none());
     }
 }

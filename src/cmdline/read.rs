@@ -15,8 +15,8 @@
 //!
 //! Everything here is pure: the command line in, positions out.
 
-use crate::flakeref::Position;
-use crate::schema::Command;
+use crate::flake::reference::Position;
+use crate::nix::schema::Command;
 use std::collections::VecDeque;
 use std::ffi::OsString;
 
@@ -311,7 +311,7 @@ pub fn substitute(args: &[OsString], replacements: &[(usize, String)]) -> Vec<Os
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Schema;
+    use crate::nix::schema::Schema;
 
     fn slots(line: &str) -> Vec<String> {
         let args: Vec<OsString> = shell_words::split(line)

@@ -7,7 +7,7 @@
 //! flake URL that nix 2.8 and current nix both accept on the command line
 //! (which differs from how nix prints some of them: see NIX-FACTS.md).
 
-use crate::flakeref::{Indirect, percent_encode};
+use crate::flake::reference::{Indirect, percent_encode};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ impl Target {
             "indirect" => {
                 need("id")?;
                 let id = str_attr(&attrs, "id").unwrap_or_default();
-                if !crate::flakeref::is_flake_id(id) {
+                if !crate::flake::reference::is_flake_id(id) {
                     return Err(format!("'{id}' is not a valid flake id"));
                 }
                 return Ok(Target::Indirect(Indirect {
@@ -123,7 +123,7 @@ impl Target {
             // git checkout's subdirectory is `git+file://ROOT?dir=SUB`.
             Target::Dir(p) => {
                 let mut m = Map::new();
-                match git_root(p) {
+                match crate::flake::local::git_root(p) {
                     Some((root, sub)) => {
                         m.insert("type".into(), "git".into());
                         m.insert("url".into(), format!("file://{}", root.display()).into());
@@ -203,18 +203,6 @@ fn command_line_path(p: &Path) -> Result<&str, String> {
             "the flake path '{s}' cannot be named on nix's command line (it contains '{c}')"
         )),
         None => Ok(s),
-    }
-}
-
-/// The git checkout a directory is in, and its path inside it.
-pub(crate) fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
-    let mut root = dir;
-    loop {
-        if root.join(".git").exists() {
-            let sub = dir.strip_prefix(root).ok()?.to_string_lossy().into_owned();
-            return Some((root.to_path_buf(), sub));
-        }
-        root = root.parent()?;
     }
 }
 

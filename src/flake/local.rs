@@ -1,0 +1,140 @@
+//! Local flakes on this machine: the directory a reference names, the git
+//! checkout it is in, and a fingerprint of what its evaluation can depend
+//! on. Reads the file system; runs nothing.
+
+use crate::flake::reference::{self, Kind, Position};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Bumped when what the fingerprint covers changes.
+const FINGERPRINT: &str = "nixp-fingerprint-1";
+
+/// The local flake directory a reference names, if it names one: a path
+/// (`.`, `./x`, `/abs`) or a `path:`/`git+file:` URL, with a `?dir=`
+/// applied. Like nix, a directory without a flake.nix means the nearest
+/// one above it that has one, not past a git checkout's root.
+pub fn local_flake(word: &str) -> Option<PathBuf> {
+    let parsed = reference::parse(word, Position::FlakeUrl);
+    let base = word.split('#').next().unwrap_or_default();
+    let (text, query) = base.split_once('?').unwrap_or((base, ""));
+    let path = match parsed.kind {
+        Kind::Path => text,
+        Kind::Url => text
+            .strip_prefix("path:")
+            .or_else(|| text.strip_prefix("git+file://"))
+            .or_else(|| text.strip_prefix("git+file:"))?,
+        _ => return None,
+    };
+    let mut dir = std::env::current_dir()
+        .ok()?
+        .join(reference::percent_decode(path));
+    if let Some(sub) = query.split('&').find_map(|kv| kv.strip_prefix("dir=")) {
+        dir.push(reference::percent_decode(sub));
+    }
+    // `/x/.` and `/x/./y` name `/x` and `/x/y`.
+    let dir: PathBuf = dir.components().collect();
+    let mut at = dir.as_path();
+    loop {
+        if at.join("flake.nix").is_file() {
+            return Some(at.to_path_buf());
+        }
+        if at.join(".git").exists() {
+            return None;
+        }
+        at = at.parent()?;
+    }
+}
+
+/// The git checkout a directory is in, and its path inside it.
+pub fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
+    let mut root = dir;
+    loop {
+        if root.join(".git").exists() {
+            let sub = dir.strip_prefix(root).ok()?.to_string_lossy().into_owned();
+            return Some((root.to_path_buf(), sub));
+        }
+        root = root.parent()?;
+    }
+}
+
+/// What a local flake's evaluation can depend on: flake.nix and flake.lock
+/// by content, every other entry below the directory by name, type, size
+/// and mtime (`.git` only by its index and HEAD, which say which files a
+/// git flake has).
+pub fn fingerprint(dir: &Path) -> String {
+    let mut parts: Vec<String> = vec![FINGERPRINT.into()];
+    for f in ["flake.nix", "flake.lock"] {
+        parts.push(match std::fs::read(dir.join(f)) {
+            Ok(bytes) => crate::hash::hex([&*String::from_utf8_lossy(&bytes)]),
+            Err(e) => format!("{f}: {}", e.kind()),
+        });
+    }
+    if let Some((root, _)) = git_root(dir) {
+        for f in [".git/index", ".git/HEAD"] {
+            parts.push(stat_line(f, std::fs::metadata(root.join(f))));
+        }
+    }
+    walk(dir, "", &mut parts, 0);
+    crate::hash::hex(parts.iter().map(String::as_str))
+}
+
+fn stat_line(name: &str, md: std::io::Result<std::fs::Metadata>) -> String {
+    match md {
+        Ok(m) => format!(
+            "{name}:{:o}:{}:{}.{}",
+            m.mode(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec()
+        ),
+        Err(e) => format!("{name}: {}", e.kind()),
+    }
+}
+
+fn walk(dir: &Path, rel: &str, parts: &mut Vec<String>, depth: usize) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            parts.push(format!("{rel}/: {}", e.kind()));
+            return;
+        }
+    };
+    // `DirEntry::metadata` stats relative to the open directory (and does
+    // not follow symlinks): cheaper than a stat of each full path.
+    let mut found: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_name() != ".git")
+        .map(|e| (e.file_name(), e.metadata()))
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, md) in found {
+        let is_dir = md.as_ref().is_ok_and(|m| m.is_dir());
+        let rel = format!("{rel}/{}", name.to_string_lossy());
+        parts.push(stat_line(&rel, md));
+        // Deep enough for any flake; a loop through bind mounts ends here.
+        if is_dir && depth < 64 {
+            walk(&dir.join(&name), &rel, parts, depth + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_edit_below_a_flake_changes_its_fingerprint() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
+        std::fs::create_dir(d.path().join("pkgs")).unwrap();
+        std::fs::write(d.path().join("pkgs/a.nix"), "1").unwrap();
+        let a = fingerprint(d.path());
+        assert_eq!(a, fingerprint(d.path()));
+        std::fs::write(d.path().join("pkgs/a.nix"), "12").unwrap();
+        let b = fingerprint(d.path());
+        assert_ne!(a, b);
+        // Same size, same second: flake.nix is compared by content.
+        std::fs::write(d.path().join("flake.nix"), "{ outputs = _: { x = 1; }; }").unwrap();
+        assert_ne!(b, fingerprint(d.path()));
+    }
+}

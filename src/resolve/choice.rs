@@ -1,0 +1,169 @@
+//! The output-aware choice: when several layers hold an id and the command
+//! asks for an output, the first whose flake provides it wins, as nix's
+//! own attribute search finds it (asked of nix through `nix::probe`). A
+//! holder that cannot be asked, before any that provides it, stops the
+//! choice: a lower layer must not stand in for it.
+
+use super::precedence::{Chain, Holder};
+use super::{Depth, Error, Reached, Stack, Step, Verdict};
+use crate::layer::target::Target;
+use crate::nix::probe::{Candidate, Prober};
+use crate::nix::search::Want;
+use std::rc::Rc;
+
+impl Stack {
+    /// The output-aware choice: of several layers holding the id, the first
+    /// whose flake provides what the command asks for, as nix evaluates it.
+    pub(super) fn choose(
+        &self,
+        holders: Vec<Holder>,
+        round: usize,
+        chain: &Chain,
+        want: &Want,
+        shown: &str,
+        trace: &mut Vec<Step>,
+    ) -> Result<Reached, Error> {
+        // Each holder's answer, followed to a concrete flake.
+        let mut followed = vec![];
+        for h in holders {
+            let mut sub = vec![];
+            let (layer, step, detail) = (h.layer, h.step, h.detail.clone());
+            let r = self.follow(h, round, chain, &mut sub);
+            followed.push((layer, step, detail, r, sub));
+        }
+        let candidates: Vec<_> = followed
+            .iter()
+            .map(|(_, _, _, r, _)| {
+                let r = r.as_ref().ok()?;
+                Some(self.candidate_for(&r.base, &r.target, r.dir.as_deref()))
+            })
+            .collect();
+        // nix is needed only when there is a flake to ask about.
+        let prober = match candidates.iter().all(Option::is_none) {
+            true => None,
+            false => Some(self.prober()?),
+        };
+        // A full explanation asks every holder; a run stops at the first
+        // cached provider.
+        let prober = prober.as_deref();
+        let probed = match prober {
+            Some(p) => p.probe(&candidates, Some(want), chain.depth == Depth::FirstHolder),
+            None => vec![None; followed.len()],
+        };
+        let sys = prober.map_or("this system", |p| p.system.as_str());
+        let winner = probed
+            .iter()
+            .position(|p| matches!(p, Some(Ok(p)) if p.found.is_some()));
+        // A holder that cannot be told about, before any that provides it:
+        // a lower layer must not stand in for it.
+        let blocked = followed
+            .iter()
+            .zip(&probed)
+            .take(winner.unwrap_or(followed.len()))
+            .position(|((_, _, _, r, _), p)| r.is_err() || matches!(p, Some(Err(_))));
+        let mut lines = vec![];
+        let mut chosen = None;
+        for (n, ((layer, step, detail, r, sub), p)) in followed.into_iter().zip(probed).enumerate()
+        {
+            let name = &self.layers[layer].name;
+            let (verdict, what) = match (&r, &p) {
+                (Err(e), _) => (Verdict::Error, format!("cannot be resolved: {e}")),
+                (_, Some(Err(e))) => (Verdict::Error, format!("cannot be evaluated: {e}")),
+                (_, Some(Ok(p))) => match &p.found {
+                    Some(path) if Some(n) == winner && blocked.is_none() => {
+                        (Verdict::Won, format!("provides {path}"))
+                    }
+                    Some(path) => (Verdict::Shadowed, format!("provides {path} too")),
+                    None if winner.is_some_and(|w| n > w) => (
+                        Verdict::Shadowed,
+                        format!("does not provide {} either", want.shown()),
+                    ),
+                    None => (
+                        Verdict::Lacks,
+                        format!(
+                            "does not provide {} for {sys}; it offers {}",
+                            want.shown(),
+                            p.offers_text()
+                        ),
+                    ),
+                },
+                (Ok(_), None) => (
+                    Verdict::Shadowed,
+                    "not asked: a layer before it provides it".into(),
+                ),
+            };
+            if let Some(s) = trace.get_mut(step) {
+                s.verdict = verdict;
+                s.detail = format!("{detail}; {what}");
+            }
+            let place = r
+                .as_ref()
+                .map_or(String::new(), |r| format!(" ({})", r.base));
+            if winner.is_none_or(|w| n < w) {
+                // For the error: what each holder has instead.
+                let instead = match &p {
+                    Some(Ok(p)) if verdict == Verdict::Lacks => {
+                        format!("offers {}", p.offers_text())
+                    }
+                    _ => what.clone(),
+                };
+                lines.push(format!("layer '{name}'{place} {instead}"));
+            }
+            if Some(n) == winner {
+                trace.extend(sub);
+                chosen = r.ok();
+            }
+        }
+        let ask = format!(
+            "{} for {sys} (nix tries {})",
+            want.shown(),
+            want.attr_paths(sys).join(", ")
+        );
+        let reference = shown.to_string();
+        match (blocked, chosen) {
+            (None, Some(r)) => Ok(r),
+            (Some(_), _) => Err(Error::Undecided {
+                reference,
+                ask,
+                holders: lines,
+            }),
+            (None, None) => Err(Error::NoProvider {
+                reference,
+                ask,
+                holders: lines,
+            }),
+        }
+    }
+
+    /// How nix is given the flake `reference` (written from `target`, with
+    /// subdirectory `dir`) to probe.
+    pub fn candidate_for(&self, reference: &str, target: &Target, dir: Option<&str>) -> Candidate {
+        let local = target.local_dir(dir);
+        let locked = match target {
+            Target::Attrs(a) => a.contains_key("rev") || a.contains_key("narHash"),
+            _ => false,
+        };
+        Candidate {
+            reference: reference.to_string(),
+            overrides: local
+                .as_deref()
+                .and_then(|d| self.input_overrides(d).ok())
+                .unwrap_or_default(),
+            local,
+            locked,
+        }
+    }
+
+    /// nix, asked what flakes provide (found on first use).
+    pub fn prober(&self) -> Result<Rc<Prober>, Error> {
+        let mut cell = self.state.prober.borrow_mut();
+        cell.get_or_insert_with(|| {
+            let nix = self.nix.get().map_err(Error::NoProber)?;
+            let options = self.state.probe_options.borrow();
+            let system = options.system.clone().unwrap_or_else(|| nix.system());
+            let prober = Prober::new(nix.path().to_path_buf(), system, self.cache.as_deref());
+            Ok(Rc::new(prober.refreshing(options.refresh)))
+        })
+        .clone()
+    }
+}
