@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// symlink at `path` is followed, so the file it points to is replaced (a
 /// config kept among dotfiles stays a symlink). An existing file keeps its
 /// permissions; a new one gets 0666 less the umask, as `>` in a shell would.
-pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write(path: &Path, contents: &[u8]) -> Result<()> {
     let path = &follow_symlinks(path);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

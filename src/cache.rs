@@ -3,14 +3,14 @@
 //! file format beside the code that fills it.
 
 /// Seconds since the epoch.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// A duration for people: `42 s`, `5 min`, `3 h`, `2 days`.
-pub fn age_text(secs: u64) -> String {
+pub(crate) fn age_text(secs: u64) -> String {
     match secs {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),

@@ -5,24 +5,24 @@
 use std::fmt;
 
 /// Everything worked.
-pub const OK: u8 = 0;
+pub(crate) const OK: u8 = 0;
 /// A reference could not be resolved (unknown qualified id, fallback off,
 /// a ref that cannot apply, a malformed registry layer, a chain cycle).
-pub const RESOLVE: u8 = 1;
+pub(crate) const RESOLVE: u8 = 1;
 /// The command line of a nixp verb is wrong (clap's own code).
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 /// A configuration file or `NIXP_LAYERS` is invalid.
-pub const CONFIG: u8 = 3;
+pub(crate) const CONFIG: u8 = 3;
 /// nixp could not write a file it had to write (the user config).
-pub const IO: u8 = 4;
+pub(crate) const IO: u8 = 4;
 /// The real nix was found but could not be run, or nixp was re-entered.
-pub const NIX_NOT_RUNNABLE: u8 = 126;
+pub(crate) const NIX_NOT_RUNNABLE: u8 = 126;
 /// No real nix was found.
-pub const NIX_NOT_FOUND: u8 = 127;
+pub(crate) const NIX_NOT_FOUND: u8 = 127;
 
 /// An error that carries the exit code it should end the run with.
 #[derive(Debug)]
-pub struct Coded {
+pub(crate) struct Coded {
     pub code: u8,
     pub message: String,
 }
@@ -36,7 +36,7 @@ impl fmt::Display for Coded {
 impl std::error::Error for Coded {}
 
 /// Makes an error that ends the run with `code`.
-pub fn coded(code: u8, message: impl Into<String>) -> anyhow::Error {
+pub(crate) fn coded(code: u8, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Coded {
         code,
         message: message.into(),
@@ -44,7 +44,7 @@ pub fn coded(code: u8, message: impl Into<String>) -> anyhow::Error {
 }
 
 /// The exit code for an error: the first coded cause, else `RESOLVE`.
-pub fn code_of(err: &anyhow::Error) -> u8 {
+pub(crate) fn code_of(err: &anyhow::Error) -> u8 {
     err.chain()
         .find_map(|e| e.downcast_ref::<Coded>().map(|c| c.code))
         .unwrap_or(RESOLVE)

@@ -3,7 +3,7 @@
 //! apart and give them a stable file name.
 
 /// The hash of `parts` (each followed by a NUL), as 16 hex digits.
-pub fn hex<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn hex<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for part in parts {
         for b in part.bytes().chain([0]) {

@@ -1,3 +1,4 @@
+#![warn(unreachable_pub)]
 //! nixp: a front-end for nix that looks flake ids up in an ordered stack of
 //! private layers before nix's own registries.
 //!
@@ -20,7 +21,7 @@ pub mod cmdline;
 mod commands;
 pub mod config;
 mod env;
-pub mod exit;
+mod exit;
 pub mod flake;
 mod hash;
 pub mod layer;

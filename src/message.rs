@@ -6,16 +6,16 @@ use std::fmt::Display;
 use std::io::Write;
 
 /// `error: MSG`.
-pub fn error(msg: impl Display) {
+pub(crate) fn error(msg: impl Display) {
     text(&format!("error: {msg}\n"));
 }
 
 /// `warning: MSG`.
-pub fn warning(msg: impl Display) {
+pub(crate) fn warning(msg: impl Display) {
     text(&format!("warning: {msg}\n"));
 }
 
 /// Any text, as is.
-pub fn text(s: &str) {
+pub(crate) fn text(s: &str) {
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }

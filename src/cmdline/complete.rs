@@ -56,7 +56,7 @@ impl Completions {
 }
 
 /// Answers `NIX_GET_COMPLETIONS=index` for `args` (argv without argv[0]).
-pub fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
+pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
     let words: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())

@@ -4,7 +4,7 @@
 //! the real nix replaces nixp (exec), once, at the very end. Completion
 //! (`complete`) answers nix's completion protocol the same way.
 
-pub mod complete;
+pub(crate) mod complete;
 pub mod plan;
 pub mod read;
 

@@ -32,7 +32,7 @@ impl Row {
     }
 }
 
-pub fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8> {
+pub(crate) fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
     let nix = crate::nix::Nix::locate(config.paths.cache.as_deref()).ok();
     let mut rows = vec![];

@@ -8,7 +8,7 @@ use crate::resolve::Depth;
 use anyhow::Result;
 use std::io::Write;
 
-pub fn run(config: &Config, args: ExplainArgs, out: &mut impl Write) -> Result<u8> {
+pub(crate) fn run(config: &Config, args: ExplainArgs, out: &mut impl Write) -> Result<u8> {
     let plan = crate::cmdline::plan::plan(config, args.args, Depth::All)?;
     write!(out, "{}", plan.describe(config.fallback))?;
     if plan.line.errors.is_empty() {

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::io::Write;
 
-pub fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u8> {
+pub(crate) fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
     let index = stack.index();
     let mut code = exit::OK;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
 
-pub fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8> {
+pub(crate) fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Result<u8> {
     match args.action {
         None => show(config, args.json, out),
         Some(LayersAction::Add(a)) => add(config, a),

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde_json::json;
 use std::io::Write;
 
-pub fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8> {
+pub(crate) fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
     let index = stack.index();
     let name = |i: usize| stack.layers()[i].name.as_str();
@@ -140,9 +140,9 @@ fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write)
                 })
             })
             .collect();
-        super::write_json(out, &json!({"system": prober.system, "ids": ids}))?;
+        super::write_json(out, &json!({"system": prober.system(), "ids": ids}))?;
     } else {
-        writeln!(out, "outputs for {}:", prober.system)?;
+        writeln!(out, "outputs for {}:", prober.system())?;
         for (l, p) in listed.iter().zip(&probes) {
             let layer = l.layer.map_or("-", name);
             let reference = l.reference.as_ref().map_or("-", String::as_str);

@@ -18,7 +18,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 
 /// Runs the nixp verb in `args` (`args[1]` is one of `cli::VERBS`).
-pub fn run(args: Vec<OsString>) -> Result<u8> {
+pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

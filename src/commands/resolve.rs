@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde_json::Value;
 use std::io::Write;
 
-pub fn run(config: &Config, args: &ResolveArgs, out: &mut impl Write) -> Result<u8> {
+pub(crate) fn run(config: &Config, args: &ResolveArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
     // As that nix command would look the reference up (`flake`: as a flake).
     let search = |r: &str| match &args.for_command {

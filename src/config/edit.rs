@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// Where `layers add` puts the new layer in the user file's list.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Place {
+pub(crate) enum Place {
     First,
     Last,
     Before(String),
@@ -22,7 +22,7 @@ pub enum Place {
 }
 
 /// Adds a layer to the user config and returns it as it will be loaded.
-pub fn add(
+pub(crate) fn add(
     paths: &Paths,
     name: &str,
     source: &Path,
@@ -64,7 +64,7 @@ pub fn add(
 }
 
 /// Removes a layer from the user config.
-pub fn remove(paths: &Paths, name: &str) -> Result<()> {
+pub(crate) fn remove(paths: &Paths, name: &str) -> Result<()> {
     let user = paths.user_file()?;
     let _lock = lock(user)?;
     let mut doc = read_doc(user)?;

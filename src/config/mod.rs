@@ -11,7 +11,7 @@
 //! an empty stack: nixp then behaves exactly like nix. This module reads
 //! files and environment only; it never looks inside a layer's source.
 
-pub mod edit;
+pub(crate) mod edit;
 
 use crate::exit::{self, coded};
 use crate::flake::reference::is_flake_id;

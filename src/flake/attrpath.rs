@@ -4,7 +4,7 @@
 /// Splits an attribute path the way nix does (`parseAttrPath`): at dots,
 /// except inside double quotes; empty trailing parts are dropped. `None`
 /// for an unclosed quote (nix's error).
-pub fn split(path: &str) -> Option<Vec<String>> {
+pub(crate) fn split(path: &str) -> Option<Vec<String>> {
     let mut parts = vec![];
     let mut cur = String::new();
     let mut chars = path.chars();

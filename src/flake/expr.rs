@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// A JSON value as a Nix expression.
-pub fn value(v: &Value) -> String {
+pub(crate) fn value(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
@@ -25,7 +25,7 @@ pub fn value(v: &Value) -> String {
 }
 
 /// A Nix double-quoted string: `\`, `"` and `${` escaped.
-pub fn string(s: &str) -> String {
+pub(crate) fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     let mut chars = s.chars().peekable();

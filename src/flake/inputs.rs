@@ -15,13 +15,13 @@ use std::path::Path;
 /// inputs of inputs count), and from flake.nix's `inputs` (read, not
 /// evaluated). Sorted, deduplicated. Missing, unreadable or malformed
 /// files give none (never an error, never a panic).
-pub fn indirect_refs(flake_dir: &Path) -> Vec<String> {
+pub(crate) fn indirect_refs(flake_dir: &Path) -> Vec<String> {
     let read = |name: &str| std::fs::read_to_string(flake_dir.join(name)).ok();
     indirect_refs_from(read("flake.nix").as_deref(), read("flake.lock").as_deref())
 }
 
 /// The same from the files' texts (either may be missing).
-pub fn indirect_refs_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> Vec<String> {
+fn indirect_refs_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> Vec<String> {
     let mut ids = flake_nix.map(nix_refs).unwrap_or_default();
     ids.extend(flake_lock.map(lock_refs).unwrap_or_default());
     ids.retain(|r| r.split('/').next() != Some("self"));

@@ -13,7 +13,7 @@ const FINGERPRINT: &str = "nixp-fingerprint-1";
 /// (`.`, `./x`, `/abs`) or a `path:`/`git+file:` URL, with a `?dir=`
 /// applied. Like nix, a directory without a flake.nix means the nearest
 /// one above it that has one, not past a git checkout's root.
-pub fn local_flake(word: &str) -> Option<PathBuf> {
+pub(crate) fn local_flake(word: &str) -> Option<PathBuf> {
     let parsed = reference::parse(word, Position::FlakeUrl);
     let base = word.split('#').next().unwrap_or_default();
     let (text, query) = base.split_once('?').unwrap_or((base, ""));
@@ -46,7 +46,7 @@ pub fn local_flake(word: &str) -> Option<PathBuf> {
 }
 
 /// The git checkout a directory is in, and its path inside it.
-pub fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
+pub(crate) fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
     let mut root = dir;
     loop {
         if root.join(".git").exists() {
@@ -61,7 +61,7 @@ pub fn git_root(dir: &Path) -> Option<(PathBuf, String)> {
 /// by content, every other entry below the directory by name, type, size
 /// and mtime (`.git` only by its index and HEAD, which say which files a
 /// git flake has).
-pub fn fingerprint(dir: &Path) -> String {
+pub(crate) fn fingerprint(dir: &Path) -> String {
     let mut parts: Vec<String> = vec![FINGERPRINT.into()];
     for f in ["flake.nix", "flake.lock"] {
         parts.push(match std::fs::read(dir.join(f)) {

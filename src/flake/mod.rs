@@ -3,8 +3,8 @@
 //! evaluated), local flake directories, and Nix expressions nixp writes.
 //! Nothing here runs a process or knows about layers.
 
-pub mod attrpath;
-pub mod expr;
-pub mod inputs;
-pub mod local;
+pub(crate) mod attrpath;
+pub(crate) mod expr;
+pub(crate) mod inputs;
+pub(crate) mod local;
 pub mod reference;

@@ -311,7 +311,7 @@ fn is_scheme(s: &str) -> bool {
 }
 
 /// The decoded value of `key` in a URL query.
-pub fn query_get(query: &str, key: &str) -> Option<String> {
+fn query_get(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         (percent_decode(k) == key).then(|| percent_decode(v))

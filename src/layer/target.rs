@@ -4,8 +4,10 @@
 //! A registry entry's `to` is a set of nix input attributes; a `dir` layer's
 //! answer is a directory. This module applies a carried-over ref/rev the way
 //! nix's input schemes do (`applyOverrides`) and renders the result as a
-//! flake URL that nix 2.8 and current nix both accept on the command line
-//! (which differs from how nix prints some of them: see NIX-FACTS.md).
+//! flake URL that nix 2.8 and current nix both accept on the command line.
+//! That differs from how nix prints some of them: nix prints a `path`
+//! entry with a `dir` as `path:/p?dir=sub`, which nix 2.8 rejects on its
+//! command line ("unsupported parameter 'dir'"); nixp writes `path:/p/sub`.
 
 use crate::flake::reference::{Indirect, percent_encode};
 use serde_json::{Map, Value};

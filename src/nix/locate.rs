@@ -17,7 +17,7 @@ pub const MAX_DEPTH: u32 = 8;
 pub(super) const DEPTH_VAR: &str = "NIXP_DEPTH";
 
 /// Finds the real nix.
-pub fn locate() -> Result<PathBuf> {
+pub(crate) fn locate() -> Result<PathBuf> {
     let me = std::env::current_exe().ok();
     if let Some(explicit) = std::env::var_os("NIXP_NIX").filter(|v| !v.is_empty()) {
         let p = PathBuf::from(&explicit);
@@ -93,7 +93,7 @@ fn same_program(me: &Path, candidate: &Path) -> bool {
 }
 
 /// The nesting depth of this run, checked against `MAX_DEPTH`.
-pub fn check_depth(nix: &Path) -> Result<u32> {
+pub(crate) fn check_depth(nix: &Path) -> Result<u32> {
     let depth = std::env::var(DEPTH_VAR)
         .ok()
         .and_then(|d| d.parse::<u32>().ok())

@@ -9,10 +9,10 @@
 
 mod locate;
 pub mod probe;
-pub mod registries;
+pub(crate) mod registries;
 pub mod schema;
 pub mod search;
-pub mod settings;
+pub(crate) mod settings;
 
 pub use locate::MAX_DEPTH;
 

@@ -161,10 +161,28 @@ struct CachedAnswer {
     checked: u64,
 }
 
-/// Asks nix what flakes provide.
+/// What tells the output-aware choice what flakes provide: nix, through
+/// [`Prober`]; a table in tests.
+pub trait Provides {
+    /// The system outputs are looked up for.
+    fn system(&self) -> &str;
+
+    /// Probes the candidates for `want` (or only for their offers); each
+    /// answer stands where its candidate stood (`None` where there was
+    /// none). With `until_found`, candidates after the first known to
+    /// provide `want` may be left unasked (`None`): they cannot win.
+    fn probe(
+        &self,
+        candidates: &[Option<Candidate>],
+        want: Option<&Want>,
+        until_found: bool,
+    ) -> Vec<Option<Result<Probe, String>>>;
+}
+
+/// Asks nix what flakes provide, and caches the answers.
 pub struct Prober {
     nix: PathBuf,
-    pub system: String,
+    system: String,
     /// `$XDG_CACHE_HOME/nixp/outputs`, when there is a home.
     dir: Option<PathBuf>,
     /// nix's `--refresh`: unpinned remote flakes are asked again.
@@ -188,65 +206,6 @@ impl Prober {
     pub fn refreshing(mut self, refresh: bool) -> Prober {
         self.refresh = refresh;
         self
-    }
-
-    /// Probes the candidates for `want` (or only for their offers), from
-    /// the cache where it is fresh, else with nix, concurrently; each answer
-    /// stands where its candidate stood (`None` where there was none). With
-    /// `until_found`, candidates after the first cached one that provides
-    /// `want` are not asked (`None`): they cannot win.
-    pub fn probe(
-        &self,
-        candidates: &[Option<Candidate>],
-        want: Option<&Want>,
-        until_found: bool,
-    ) -> Vec<Option<Result<Probe, String>>> {
-        let paths = want.map(|w| w.attr_paths(&self.system)).unwrap_or_default();
-        let query = paths.join("\n");
-        let mut results: Vec<Option<Result<Probe, String>>> = vec![None; candidates.len()];
-        let mut todo = vec![];
-        for (i, c) in candidates.iter().enumerate() {
-            let Some(c) = c else { continue };
-            let file = self.cached(c);
-            let fresh = file.as_ref().and_then(|f| {
-                let answer = match want {
-                    Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
-                    None => &CachedAnswer::default(),
-                };
-                Some(Probe {
-                    found: answer.found.clone(),
-                    offers: f.offers.clone(),
-                    offers_error: f.offers_error.clone(),
-                })
-            });
-            let Some(probe) = fresh else {
-                todo.push((i, c, file));
-                continue;
-            };
-            let stop = until_found && probe.found.is_some();
-            results[i] = Some(Ok(probe));
-            if stop {
-                break;
-            }
-        }
-        if todo.is_empty() {
-            return results;
-        }
-        let probe_dir = self.probe_flake();
-        let fresh = crate::threads::map_n(&todo, todo.len().min(16), |(_, c, file)| {
-            let dir = probe_dir.as_ref().map_err(Clone::clone)?;
-            // Fingerprinted before the evaluation: an edit during it makes
-            // the next run probe again.
-            let fingerprint = self.fingerprint(c);
-            let answer = self.run_probe(dir.path(), c, &paths)?;
-            let query = want.map(|_| query.as_str());
-            self.store(c, file.as_ref(), fingerprint, query, &answer);
-            Ok(answer)
-        });
-        for ((i, _, _), r) in todo.into_iter().zip(fresh) {
-            results[i] = Some(r);
-        }
-        results
     }
 
     fn cache_file(&self, c: &Candidate) -> Option<PathBuf> {
@@ -408,6 +367,69 @@ impl Prober {
             .stdout()?;
         serde_json::from_slice(&stdout)
             .map_err(|e| format!("nix printed what nixp cannot read: {e}"))
+    }
+}
+
+impl Provides for Prober {
+    fn system(&self) -> &str {
+        &self.system
+    }
+
+    /// From the cache where it is fresh, else with nix, concurrently; with
+    /// `until_found`, candidates after the first cached one that provides
+    /// `want` are not asked.
+    fn probe(
+        &self,
+        candidates: &[Option<Candidate>],
+        want: Option<&Want>,
+        until_found: bool,
+    ) -> Vec<Option<Result<Probe, String>>> {
+        let paths = want.map(|w| w.attr_paths(&self.system)).unwrap_or_default();
+        let query = paths.join("\n");
+        let mut results: Vec<Option<Result<Probe, String>>> = vec![None; candidates.len()];
+        let mut todo = vec![];
+        for (i, c) in candidates.iter().enumerate() {
+            let Some(c) = c else { continue };
+            let file = self.cached(c);
+            let fresh = file.as_ref().and_then(|f| {
+                let answer = match want {
+                    Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
+                    None => &CachedAnswer::default(),
+                };
+                Some(Probe {
+                    found: answer.found.clone(),
+                    offers: f.offers.clone(),
+                    offers_error: f.offers_error.clone(),
+                })
+            });
+            let Some(probe) = fresh else {
+                todo.push((i, c, file));
+                continue;
+            };
+            let stop = until_found && probe.found.is_some();
+            results[i] = Some(Ok(probe));
+            if stop {
+                break;
+            }
+        }
+        if todo.is_empty() {
+            return results;
+        }
+        let probe_dir = self.probe_flake();
+        let fresh = crate::threads::map_n(&todo, todo.len().min(16), |(_, c, file)| {
+            let dir = probe_dir.as_ref().map_err(Clone::clone)?;
+            // Fingerprinted before the evaluation: an edit during it makes
+            // the next run probe again.
+            let fingerprint = self.fingerprint(c);
+            let answer = self.run_probe(dir.path(), c, &paths)?;
+            let query = want.map(|_| query.as_str());
+            self.store(c, file.as_ref(), fingerprint, query, &answer);
+            Ok(answer)
+        });
+        for ((i, _, _), r) in todo.into_iter().zip(fresh) {
+            results[i] = Some(r);
+        }
+        results
     }
 }
 

@@ -10,7 +10,7 @@ use crate::nix::settings::conf_dir;
 use std::path::{Path, PathBuf};
 
 /// One of nix's registries.
-pub struct NixRegistry {
+pub(crate) struct NixRegistry {
     /// `user`, `system` or `global`.
     pub name: &'static str,
     /// The file to read, if there is one.
@@ -34,7 +34,7 @@ impl NixRegistry {
 
 /// nix's registries in nix's order (user, system, global); `nix` is asked
 /// for its `flake-registry` setting.
-pub fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
+pub(crate) fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
     let user = xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/registry.json"));
     let conf_dir = conf_dir();
     let mut global = NixRegistry::new("global", None);

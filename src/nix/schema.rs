@@ -270,14 +270,14 @@ impl Schema {
 
 /// What identifies one nix binary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CacheKey {
+struct CacheKey {
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i128,
 }
 
 impl CacheKey {
-    pub fn of(nix: &Path) -> Option<CacheKey> {
+    fn of(nix: &Path) -> Option<CacheKey> {
         let path = std::fs::canonicalize(nix).ok()?;
         let m = std::fs::metadata(&path).ok()?;
         use std::os::unix::fs::MetadataExt;

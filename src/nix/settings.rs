@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 
 /// nix's configuration directory: `$NIX_CONF_DIR`, else `/etc/nix`.
-pub fn conf_dir() -> PathBuf {
+pub(crate) fn conf_dir() -> PathBuf {
     crate::env::abs_var("NIX_CONF_DIR").unwrap_or_else(|| PathBuf::from("/etc/nix"))
 }
 
 /// nix's `tarball-ttl`: from `NIX_CONFIG`, else the user's, else the
 /// system's nix.conf; 3600 s by default. Read once per run.
-pub fn tarball_ttl() -> u64 {
+pub(crate) fn tarball_ttl() -> u64 {
     static TTL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *TTL.get_or_init(read_tarball_ttl)
 }

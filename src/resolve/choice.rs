@@ -7,7 +7,7 @@
 use super::precedence::{Chain, Holder};
 use super::{Depth, Error, Reached, Stack, Step, Verdict};
 use crate::layer::target::Target;
-use crate::nix::probe::{Candidate, Prober};
+use crate::nix::probe::{Candidate, Prober, Provides};
 use crate::nix::search::Want;
 use std::rc::Rc;
 
@@ -50,7 +50,7 @@ impl Stack {
             Some(p) => p.probe(&candidates, Some(want), chain.depth == Depth::FirstHolder),
             None => vec![None; followed.len()],
         };
-        let sys = prober.map_or("this system", |p| p.system.as_str());
+        let sys = prober.map_or("this system", |p| p.system());
         let winner = probed
             .iter()
             .position(|p| matches!(p, Some(Ok(p)) if p.found.is_some()));
@@ -155,14 +155,14 @@ impl Stack {
     }
 
     /// nix, asked what flakes provide (found on first use).
-    pub fn prober(&self) -> Result<Rc<Prober>, Error> {
+    pub fn prober(&self) -> Result<Rc<dyn Provides>, Error> {
         let mut cell = self.state.prober.borrow_mut();
         cell.get_or_insert_with(|| {
             let nix = self.nix.get().map_err(Error::NoProber)?;
             let options = self.state.probe_options.borrow();
             let system = options.system.clone().unwrap_or_else(|| nix.system());
             let prober = Prober::new(nix.path().to_path_buf(), system, self.cache.as_deref());
-            Ok(Rc::new(prober.refreshing(options.refresh)))
+            Ok(Rc::new(prober.refreshing(options.refresh)) as Rc<dyn Provides>)
         })
         .clone()
     }

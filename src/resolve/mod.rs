@@ -19,6 +19,8 @@ pub mod error;
 mod index;
 mod inputs;
 mod precedence;
+#[cfg(test)]
+mod tests;
 pub mod trace;
 mod whole;
 
@@ -30,7 +32,7 @@ use crate::config::Config;
 use crate::flake::reference::{self, Kind, Position};
 use crate::layer::target::Target;
 use crate::layer::{Layer, Unavailable};
-use crate::nix::probe::Prober;
+use crate::nix::probe::Provides;
 use crate::nix::search::{Search, Want};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -55,7 +57,7 @@ struct State {
     warned: RefCell<Vec<bool>>,
     /// nix, asked what flakes provide; set up on first use, and again
     /// when the probe options change.
-    prober: RefCell<Option<Result<Rc<Prober>, Error>>>,
+    prober: RefCell<Option<Result<Rc<dyn Provides>, Error>>>,
     /// How outputs are probed: the system and `--refresh` of the command
     /// line, when it says.
     probe_options: RefCell<ProbeOptions>,
@@ -151,6 +153,28 @@ impl Stack {
             nix,
             state,
         }
+    }
+
+    /// A stack of `layers` as they are, asking no nix (for tests).
+    #[cfg(test)]
+    fn from_layers(layers: Vec<Layer>, fallback: bool) -> Stack {
+        let state = State {
+            warned: RefCell::new(vec![false; layers.len()]),
+            ..State::default()
+        };
+        Stack {
+            layers,
+            fallback,
+            cache: None,
+            nix: Arc::new(crate::nix::Lazy::new(None)),
+            state,
+        }
+    }
+
+    /// Asks `provides` what flakes provide, instead of nix (for tests).
+    #[cfg(test)]
+    fn set_provides(&self, provides: Rc<dyn Provides>) {
+        *self.state.prober.borrow_mut() = Some(Ok(provides));
     }
 
     /// Probes outputs as a command line says (its `--system`, `--refresh`)
