@@ -430,14 +430,37 @@ fn user_fallback_wins_over_system_fallback() {
 // 7. Missing layer ---------------------------------------------------------
 
 #[test]
-fn missing_layer_warns_once_and_others_keep_working() {
+fn a_missing_layer_stops_the_ids_below_it_unless_optional() {
     let env = Env::new();
     env.flake("a/foo");
     env.flake("a/bar");
-    env.config(json!({"layers": [
-        {"name": "M", "dir": env.p("missing")},
-        {"name": "A", "dir": env.p("a")},
-    ]}));
+    env.flake("m0/held");
+    let layers = |optional: bool| {
+        json!({"layers": [
+            {"name": "H", "dir": env.p("m0")},
+            {"name": "M", "dir": env.p("missing"), "optional": optional},
+            {"name": "A", "dir": env.p("a")},
+        ]})
+    };
+    env.config(layers(false));
+    // An id a layer above the missing one holds still resolves.
+    assert_eq!(
+        env.nixp(&["resolve", "held"]).ok(),
+        format!("{}\n", env.p("m0/held"))
+    );
+    let r = env.nixp(&["resolve", "foo", "bar#x", "nixpkgs#hello"]);
+    let stderr = r.fails_with(1);
+    assert_eq!(r.stdout, "");
+    for id in ["foo", "bar", "nixpkgs"] {
+        assert!(
+            stderr.contains(&format!(
+                "layer 'M' cannot answer ('{}' does not exist), so nixp cannot tell whether it holds '{id}'",
+                env.p("missing")
+            )),
+            "{stderr}"
+        );
+    }
+    env.config(layers(true));
     let r = env.nixp(&["resolve", "foo", "bar#x", "nixpkgs#hello"]);
     assert_eq!(
         r.ok(),
@@ -446,7 +469,7 @@ fn missing_layer_warns_once_and_others_keep_working() {
     assert_eq!(
         r.stderr,
         format!(
-            "warning: layer 'M': '{}' does not exist; skipping it\n",
+            "warning: layer 'M' (optional): '{}' does not exist; skipping it\n",
             env.p("missing")
         )
     );
@@ -1006,7 +1029,7 @@ fn no_home_means_no_user_config_not_one_in_the_current_directory() {
 fn closed_stderr_is_not_a_crash() {
     let env = Env::new();
     env.flake("flakes/foo");
-    env.config(json!({"layers": [{"name": "P", "dir": env.p("flakes")}, {"name": "gone", "dir": env.p("nope")}]}));
+    env.config(json!({"layers": [{"name": "P", "dir": env.p("flakes")}, {"name": "gone", "dir": env.p("nope"), "optional": true}]}));
     let mut child = env
         .cmd()
         .args(["resolve", "--explain", "foo", "bar"])

@@ -171,20 +171,37 @@ fn a_registry_by_url_is_cached_and_survives_its_server() {
 }
 
 #[test]
-fn a_remote_layer_with_no_cache_and_no_server_is_skipped_with_a_warning() {
+fn a_remote_layer_never_fetched_stops_the_ids_below_it_unless_optional() {
     let Some(env) = real_nix_env() else {
         return;
     };
     let url = format!("http://127.0.0.1:{}/registry.json", free_port());
     env.flake("flakes/foo");
-    env.config(json!({"layers": [
-        {"name": "team", "registry": url},
-        {"name": "PKGS", "dir": env.p("flakes")},
-    ]}));
+    let layers = |optional: bool| {
+        json!({"layers": [
+            {"name": "team", "registry": url, "optional": optional},
+            {"name": "PKGS", "dir": env.p("flakes")},
+        ]})
+    };
+    env.config(layers(false));
+    let out = env.nixp(&["resolve", "foo", "other"]);
+    let stderr = out.fails_with(1);
+    assert_eq!(out.stdout, "");
+    for id in ["foo", "other"] {
+        assert!(
+            stderr.contains(&format!(
+                "error: cannot resolve '{id}': layer 'team' cannot answer (cannot fetch '{url}'"
+            )),
+            "{stderr}"
+        );
+    }
+    env.config(layers(true));
     let out = env.nixp(&["resolve", "foo", "other"]);
     assert_eq!(out.ok(), format!("{}\nother\n", env.p("flakes/foo")));
     assert_eq!(
-        out.stderr.matches("warning: layer 'team'").count(),
+        out.stderr
+            .matches("warning: layer 'team' (optional)")
+            .count(),
         1,
         "{out:#?}"
     );

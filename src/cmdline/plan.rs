@@ -42,7 +42,10 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
     }
     let stack = Stack::with_nix(config, nix);
     let args = &plan.line.args;
-    if !args.iter().any(|a| stack.could_be_private(a))
+    // `profile upgrade` resolves what its elements were installed from.
+    let upgrade = args.iter().any(|a| a == "upgrade");
+    if !upgrade
+        && !args.iter().any(|a| stack.could_be_private(a))
         && !local_flakes(args)
             .iter()
             .any(|d| stack.uses_private_inputs(d))
@@ -103,6 +106,10 @@ impl Plan {
     }
 }
 
+/// The `--override-flake` pairs one flake (or profile) needs, or why it
+/// cannot have them.
+type Overrides = (PathBuf, Result<Vec<(String, String)>, String>);
+
 /// A command line after resolution.
 #[derive(Default)]
 pub struct Rewritten {
@@ -134,8 +141,11 @@ pub fn rewrite_line(
         refresh: reading.refresh,
     });
     let mut replacements = vec![];
-    // The flakes nix will evaluate or lock: for their private inputs.
+    // The flakes nix will read or lock: for their private inputs.
     let mut flakes: Vec<String> = vec![];
+    // Whether a flake nix evaluates at the top is one a layer gave: nix
+    // must not write its flake.lock.
+    let mut layer_flake_on_top = false;
     for slot in &reading.slots {
         let Some(word) = args[slot.index].to_str() else {
             continue;
@@ -151,27 +161,44 @@ pub fn rewrite_line(
             Ok(r) => {
                 if res.rewritten() {
                     replacements.push((slot.index, r.output.clone()));
+                    let on_top = slot.positional()
+                        || matches!(slot.flag.as_deref(), Some("bundler" | "template"));
+                    layer_flake_on_top |=
+                        on_top && local_flake(&r.output).is_some_and(|d| stack.may_lock(&d));
                 }
-                if slot.positional() {
-                    flakes.push(r.output.clone());
-                }
+                flakes.push(r.output.clone());
             }
         }
         out.resolutions.push(res);
     }
+    out.errors.extend(registry_errors(stack, &reading, args));
+    let mut added: Vec<OsString> = vec![];
     if reading.override_flake {
         // Past an unknown flag, nixp cannot tell whether a flake is named.
-        if flakes.is_empty() && implicit_dot(&reading) && reading.stop == Stop::None {
+        if !reading.slots.iter().any(|s| s.positional())
+            && implicit_dot(&reading)
+            && reading.stop == Stop::None
+        {
             flakes.push(".".into());
         }
         let given = given_overrides(args);
         let mut dirs: Vec<PathBuf> = flakes.iter().filter_map(|w| local_flake(w)).collect();
         dirs.sort();
         dirs.dedup();
-        for dir in dirs {
-            match stack.input_overrides(&dir) {
-                Ok(pairs) => {
-                    for (from, r) in pairs {
+        let mut pairs: Vec<Overrides> = dirs
+            .into_iter()
+            .map(|dir| {
+                let p = stack.input_overrides(&dir).map_err(|e| e.to_string());
+                (dir, p)
+            })
+            .collect();
+        if reading.command == ["profile", "upgrade"] {
+            pairs.extend(profile_overrides(stack, &reading));
+        }
+        for (dir, p) in pairs {
+            match p {
+                Ok(p) => {
+                    for (from, r) in p {
                         if !given.contains(&id_of(&from))
                             && !out.overrides.iter().any(|o| o.1 == from)
                         {
@@ -179,8 +206,24 @@ pub fn rewrite_line(
                         }
                     }
                 }
-                Err(e) => out.errors.push(e.to_string()),
+                Err(e) => out.errors.push(e),
             }
+        }
+        let asked_to_lock = matches!(
+            reading
+                .command
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["flake", "lock" | "update"]
+        );
+        if layer_flake_on_top
+            && !asked_to_lock
+            && reading.no_write_lock_file
+            && !args.iter().any(|a| a == "--no-write-lock-file")
+        {
+            added.push("--no-write-lock-file".into());
         }
     }
     if let Stop::UnknownFlag { at, flag } = &reading.stop {
@@ -198,16 +241,80 @@ pub fn rewrite_line(
     let inserted = out
         .overrides
         .iter()
-        .flat_map(|(_, id, r)| ["--override-flake", id, r].map(OsString::from));
+        .flat_map(|(_, id, r)| ["--override-flake", id, r].map(OsString::from))
+        .chain(added);
     let at = reading.command_end.min(out.args.len());
     out.args.splice(at..at, inserted);
     out
 }
 
+/// `nix registry pin ID` and `nix registry resolve ID` ask nix's
+/// registries for ID: for an id nixp answers for, that is the public
+/// answer standing in for the private one, so nixp refuses.
+fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<String> {
+    let command: Vec<&str> = reading.command.iter().map(String::as_str).collect();
+    let words: Vec<&str> = reading
+        .registry_words
+        .iter()
+        .filter_map(|&i| args.get(i).and_then(|a| a.to_str()))
+        .collect();
+    let asks = match (command.as_slice(), words.as_slice()) {
+        // With a second word, `pin` pins to that flake and asks nothing.
+        (["registry", "pin"], [id]) => vec![*id],
+        (["registry", "resolve"], ids) => ids.to_vec(),
+        _ => vec![],
+    };
+    asks.into_iter()
+        .filter(|w| match reference::parse(w, Position::FlakeUrl).kind {
+            Kind::Indirect(ind) => stack.layer_index(&ind.id).is_some() || stack.answers_for(&ind),
+            _ => false,
+        })
+        .map(|w| {
+            let what = match command.get(1) {
+                Some(&"pin") => format!("pin what nix's registries say '{w}' is; pin the layers' flake with 'nix registry pin {w} \"$(nixp resolve {w})\"'"),
+                _ => format!("print what nix's registries say '{w}' is; 'nixp resolve {w}' says what nixp gives nix"),
+            };
+            format!("'{w}' is a private id (a layer answers for it): 'nix {}' would {what}", command.join(" "))
+        })
+        .collect()
+}
+
+/// `nix profile upgrade` resolves each element's original reference again:
+/// the private ones among them, as overrides.
+fn profile_overrides(
+    stack: &Stack,
+    reading: &Reading,
+) -> Vec<Overrides> {
+    let Some(profile) = crate::nix::profile::path(reading.profile.as_deref()) else {
+        return vec![];
+    };
+    let mut pairs = vec![];
+    for url in crate::nix::profile::original_urls(&profile) {
+        let Kind::Indirect(ind) = reference::parse(&url, Position::FlakeUrl).kind else {
+            continue;
+        };
+        if !stack.answers_for(&ind) && stack.layer_index(&ind.id).is_none() {
+            continue;
+        }
+        let r = ind.short();
+        let res = stack.resolve(&r, Position::FlakeUrl, Depth::FirstHolder);
+        let rewritten = res.rewritten();
+        let pair = match res.result {
+            Err(e) => Err(format!(
+                "cannot resolve '{url}', which profile '{}' upgrades from: {e}",
+                profile.display()
+            )),
+            Ok(o) => Ok(rewritten.then_some((r, o.output)).into_iter().collect()),
+        };
+        pairs.push((profile.clone(), pair));
+    }
+    pairs
+}
+
 /// Whether nix reads the flake in `.` when no reference is given: commands
 /// that take installables or flake URLs, `nix flake update` (whose
 /// positionals are input names since 2.19) and `nix fmt`.
-fn implicit_dot(reading: &Reading) -> bool {
+pub(super) fn implicit_dot(reading: &Reading) -> bool {
     let command: Vec<&str> = reading.command.iter().map(String::as_str).collect();
     let flake_flag = reading
         .slots

@@ -90,6 +90,13 @@ pub struct Reading {
     pub override_flake: bool,
     /// The system asked for with `--system S` or `--option system S`.
     pub system: Option<String>,
+    /// The profile named with `--profile P`.
+    pub profile: Option<String>,
+    /// Whether the command takes `--no-write-lock-file`.
+    pub no_write_lock_file: bool,
+    /// The positional words of a `nix registry` command (registry entries,
+    /// never rewritten): their indices.
+    pub registry_words: Vec<usize>,
     /// `--refresh` (or `--option tarball-ttl 0`): nix fetches anew.
     pub refresh: bool,
     pub stop: Stop,
@@ -153,6 +160,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut stop = Stop::None;
     let mut command_end = 0;
     let mut system = None;
+    let mut profile = None;
+    let mut registry_words = vec![];
     let mut refresh = false;
     while let Some(tok) = queue.pop_front() {
         if !dash_dash && tok.text == "--" {
@@ -198,6 +207,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             }
             match (name.as_str(), values.as_slice()) {
                 ("system", [s]) => system = Some(s.clone()),
+                ("profile", [p]) => profile = Some(p.clone()),
                 ("option", [k, s]) if k == "system" => system = Some(s.clone()),
                 ("refresh", []) => refresh = true,
                 ("tarball-ttl", [v]) if v == "0" => refresh = true,
@@ -227,6 +237,11 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                 }
             }
             continue;
+        }
+        if names.first().is_some_and(|c| c == "registry")
+            && let Some(index) = tok.index
+        {
+            registry_words.push(index);
         }
         if let Some((_, pos)) = REF_LABELS.iter().find(|(l, _)| *l == label)
             && let Some(index) = tok.index
@@ -263,6 +278,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         && !registry
         && command.is_some()
         && find_flag(root, &subs, "--override-flake").is_some();
+    let no_write_lock_file =
+        override_flake && find_flag(root, &subs, "--no-write-lock-file").is_some();
     Reading {
         slots,
         command: names,
@@ -270,6 +287,9 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         takes_refs,
         override_flake,
         system,
+        profile,
+        no_write_lock_file,
+        registry_words,
         refresh,
         stop,
     }

@@ -105,15 +105,30 @@ pub(crate) fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Res
 /// (and cached) by nix.
 fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write) -> Result<u8> {
     let prober = stack.prober()?;
-    let candidates: Vec<_> = listed
+    // A flake whose private inputs cannot be overridden is not probed:
+    // its error stands in for its outputs.
+    let prepared: Vec<Option<Result<_, String>>> = listed
         .iter()
         .map(|l| {
             let (target, dir) = l.target.as_ref()?;
             let reference = l.reference.as_ref().ok()?;
-            Some(stack.candidate_for(reference, target, dir.as_deref()))
+            Some(
+                stack
+                    .candidate_for(reference, target, dir.as_deref())
+                    .map_err(|e| e.to_string()),
+            )
         })
         .collect();
-    let probes = prober.probe(&candidates, None, false);
+    let candidates: Vec<_> = prepared
+        .iter()
+        .map(|p| p.as_ref().and_then(|c| c.as_ref().ok()).cloned())
+        .collect();
+    let mut probes = prober.probe(&candidates, None, false);
+    for (p, prep) in probes.iter_mut().zip(&prepared) {
+        if let Some(Err(e)) = prep {
+            *p = Some(Err(e.clone()));
+        }
+    }
     let name = |i: usize| stack.layers()[i].name.as_str();
     let error = |l: &Listed, p: &Option<Result<Probe, String>>| match (&l.reference, p) {
         (Err(e), _) => Some(e.to_string()),

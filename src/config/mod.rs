@@ -3,7 +3,7 @@
 //!
 //! Files are JSON of exactly this shape (unknown keys are errors that name the
 //! key, file, line and column):
-//! `{"layers": [{"name": "PKGS", "dir": "/srv/flakes"}, {"name": "team", "registry": "/etc/nixp/team.json", "ids": ["acme-*"], "explicit": false}], "fallback": true}`
+//! `{"layers": [{"name": "PKGS", "dir": "/srv/flakes"}, {"name": "team", "registry": "/etc/nixp/team.json", "ids": ["acme-*"], "explicit": false, "optional": false}], "fallback": true}`
 //!
 //! The stack is the user file's layers, then the system file's; `fallback`
 //! from the user file wins over the system file's, and defaults to true.
@@ -99,6 +99,8 @@ struct RawLayer {
     ids: Vec<String>,
     #[serde(default)]
     explicit: bool,
+    #[serde(default)]
+    optional: bool,
 }
 
 /// A config file, parsed and checked.
@@ -202,6 +204,7 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
             origin: path.display().to_string(),
             claims,
             explicit: l.explicit,
+            optional: l.optional,
         });
     }
     Ok(FileConfig {
@@ -241,12 +244,23 @@ fn check_unique(layers: &[LayerSpec]) -> Result<()> {
 }
 
 /// `NIXP_LAYERS`: `name=source:name=source`; a bare source is named by its
-/// basename; the kind is inferred from what the source is.
+/// basename; the kind is inferred from what the source is; a leading `?`
+/// marks the layer optional (`?extra=/srv/extra`). Set but naming no
+/// layer is an error, not an empty stack.
 fn parse_env_layers(value: &str) -> Result<Vec<LayerSpec>> {
     let err = |msg: String| coded(exit::CONFIG, format!("NIXP_LAYERS: {msg}"));
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let mut layers = vec![];
+    if value.split(':').all(str::is_empty) {
+        return Err(err(
+            "it is set but names no layer; unset it to use the configured layers".into(),
+        ));
+    }
     for item in value.split(':').filter(|s| !s.is_empty()) {
+        let (optional, item) = match item.strip_prefix('?') {
+            Some(rest) => (true, rest),
+            None => (false, item),
+        };
         let (name, source) = match item.split_once('=') {
             Some((n, s)) => (n.to_string(), s),
             None => {
@@ -269,6 +283,7 @@ fn parse_env_layers(value: &str) -> Result<Vec<LayerSpec>> {
             origin: "NIXP_LAYERS".into(),
             claims: Claims::default(),
             explicit: false,
+            optional,
         });
     }
     Ok(layers)
@@ -361,6 +376,7 @@ mod tests {
             origin: o.into(),
             claims: Claims::default(),
             explicit: false,
+            optional: false,
         };
         let e = check_unique(&[spec("u"), spec("s")])
             .unwrap_err()

@@ -1,450 +1,386 @@
-//! Local flakes and the indirect references their inputs use, found
-//! without nix: which directory a command-line reference names, and the
-//! `id[/ref][/rev]` of its indirect inputs, from `flake.lock` and from
-//! `flake.nix` by a small, forgiving parser of Nix that keeps attrsets and
-//! string literals and skips any other value. Nothing is evaluated, so
-//! computed inputs (`inputs = import ./x.nix;`, interpolated names or urls)
-//! are not seen. Bad input gives fewer references, never an error.
+//! What nix may read from a local flake's inputs, found without nix: the
+//! indirect references it may look up in its registries, the local flakes
+//! among the inputs (whose own inputs count too), and the flake.lock nodes
+//! that already lock an indirect reference.
+//!
+//! flake.nix is read with `flake::syntax`, in every form nix accepts an
+//! input: `url` strings, URIs and paths, `flake:` urls, attribute sets with
+//! `type`/`id`/`ref`/`rev`/`path`, nested `inputs.a.inputs.b`, and an input
+//! with neither url nor type, which nix takes as the indirect id of its
+//! name. Inputs that follow another are read where they end. nix accepts
+//! only literal inputs (it rejects a computed one, except a variable bound
+//! to a literal); what nixp cannot read is reported, by name, so that the
+//! caller can refuse rather than guess. Nothing is evaluated, nothing
+//! panics.
 
+use super::syntax::{self, AttrPath, Value};
 use crate::flake::reference::{self, Indirect, Kind, Position, is_flake_id};
+use serde_json::Map;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The indirect references (`id[/ref][/rev]`) a local flake's inputs use:
-/// from flake.lock's nodes whose "original" is indirect (every node, so
-/// inputs of inputs count), and from flake.nix's `inputs` (read, not
-/// evaluated). Sorted, deduplicated. Missing, unreadable or malformed
-/// files give none (never an error, never a panic).
-pub(crate) fn indirect_refs(flake_dir: &Path) -> Vec<String> {
-    let read = |name: &str| std::fs::read_to_string(flake_dir.join(name)).ok();
-    indirect_refs_from(read("flake.nix").as_deref(), read("flake.lock").as_deref())
+/// What nix may read from one flake's inputs.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Inputs {
+    /// Indirect references (`id[/ref][/rev]`) nix may look up: of flake.nix's
+    /// inputs, and of every flake.lock node. Sorted, deduplicated.
+    pub indirect: Vec<String>,
+    /// Local flakes among the inputs (flake.nix's, and the lock's nodes
+    /// reached through local flakes), whose own inputs nix may lock.
+    pub local: Vec<PathBuf>,
+    /// flake.lock nodes, reached from the root through local flakes only,
+    /// whose original is an indirect reference.
+    pub locked: Vec<Locked>,
+    /// Spots nixp cannot read without evaluating, each named.
+    pub unreadable: Vec<String>,
+    /// Whether the flake has inputs at all (nix writes no flake.lock for
+    /// a flake without any).
+    pub any: bool,
 }
 
-/// The same from the files' texts (either may be missing).
-fn indirect_refs_from(flake_nix: Option<&str>, flake_lock: Option<&str>) -> Vec<String> {
-    let mut ids = flake_nix.map(nix_refs).unwrap_or_default();
-    ids.extend(flake_lock.map(lock_refs).unwrap_or_default());
-    ids.retain(|r| r.split('/').next() != Some("self"));
-    ids.sort();
-    ids.dedup();
-    ids
+/// A flake.lock node that locks an indirect reference.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Locked {
+    /// The input's path from the root (`dep/foo`).
+    pub input: String,
+    /// The reference it was locked for (`id[/ref][/rev]`).
+    pub reference: String,
+    /// What it is locked to (nix's input attributes).
+    pub locked: Map<String, serde_json::Value>,
 }
 
-/// An indirect flake reference as `id[/ref][/rev]` (`foo`, `foo/ref/rev`,
-/// `flake:foo?dir=x` is `foo`).
-fn indirect_ref(url: &str) -> Option<String> {
-    let r = reference::parse(url, Position::FlakeUrl);
-    match r.kind {
-        Kind::Indirect(ind) if r.fragment.is_none() => Some(ind.short()),
-        _ => None,
-    }
-}
-
-/// flake.lock: `id[/ref][/rev]` of the nodes whose `original` is indirect.
-fn lock_refs(src: &str) -> Vec<String> {
-    let lock: serde_json::Value = serde_json::from_str(src).unwrap_or_default();
-    let nodes = lock.get("nodes").and_then(|n| n.as_object()).into_iter();
-    let id = |node: &serde_json::Value| {
-        let original = node.get("original")?;
-        (original.get("type")?.as_str()? == "indirect").then_some(())?;
-        let id = original.get("id")?.as_str()?;
-        let get = |k: &str| original.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let ind = Indirect {
-            id: id.to_string(),
-            reference: get("ref"),
-            rev: get("rev"),
-            dir: None,
-        };
-        is_flake_id(id).then(|| ind.short())
+/// Reads the flake in `dir`: its flake.nix and flake.lock. A missing file
+/// says nothing; one that cannot be read is reported.
+pub(crate) fn read(dir: &Path) -> Inputs {
+    let mut out = Inputs::default();
+    let mut text = |name: &str| match std::fs::read_to_string(dir.join(name)) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            out.unreadable.push(format!("{name} cannot be read: {e}"));
+            None
+        }
     };
-    nodes.flat_map(|n| n.values()).filter_map(id).collect()
-}
-
-/// What flake.nix says of one input (or one nested `inputs.a.inputs.b`).
-#[derive(Default)]
-struct Input {
-    /// `Some(None)`: a url that is not a string literal.
-    url: Option<Option<String>>,
-    /// Follows another input, or is set by a computed name or to something
-    /// that is not an attrset literal.
-    skip: bool,
-}
-
-/// flake.nix: its indirect inputs, as `id[/ref][/rev]`.
-fn nix_refs(src: &str) -> Vec<String> {
-    let mut inputs: BTreeMap<Vec<String>, Input> = BTreeMap::new();
-    for (path, val) in top_bindings(src) {
-        let mut names = Vec::new();
-        let mut rest = path.as_slice();
-        while let [Some(kw), Some(name), tail @ ..] = rest
-            && kw == "inputs"
-        {
-            names.push(name.clone());
-            rest = tail;
-        }
-        let Some(first) = names.first() else { continue };
-        inputs.entry(vec![first.clone()]).or_default();
-        let input = inputs.entry(names).or_default();
-        match (rest, val) {
-            ([], Tok::Sym('{')) => {}
-            ([], _) | ([None, ..], _) => input.skip = true,
-            ([Some(a)], Tok::Str(s)) if a == "url" => input.url = Some(s),
-            ([Some(a)], _) if a == "url" => input.url = Some(None),
-            ([Some(a)], _) if a == "follows" => input.skip = true,
-            _ => {}
-        }
-    }
-    let id = |(names, input): (&Vec<String>, &Input)| match (&input.url, names.as_slice()) {
-        _ if input.skip => None,
-        (Some(url), _) => url.as_deref().and_then(indirect_ref),
-        (None, [name]) if is_flake_id(name) => Some(name.clone()),
-        (None, _) => None,
-    };
-    inputs.iter().filter_map(id).collect()
-}
-
-/// Nesting beyond which strings' interpolations and attrsets are not followed.
-const MAX_DEPTH: usize = 64;
-
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Ident(String),
-    /// A string, `None` when it interpolates or never ends; also `${...}`.
-    Str(Option<String>),
-    Sym(char),
-    Other,
-}
-
-struct Lexer {
-    s: Vec<char>,
-    i: usize,
-}
-
-impl Lexer {
-    fn peek(&self, k: usize) -> Option<char> {
-        self.s.get(self.i + k).copied()
-    }
-
-    /// Moves past the next `end`, or to the end of the text.
-    fn skip_past(&mut self, end: &[char]) {
-        let rest = self.s.get(self.i..).unwrap_or_default();
-        let found = rest.windows(end.len()).position(|w| w == end);
-        self.i += found.map_or(rest.len(), |p| p + end.len());
-    }
-
-    /// The next token, skipping whitespace and comments; `None` at the end.
-    fn token(&mut self, depth: usize) -> Option<Tok> {
-        loop {
-            match (self.peek(0)?, self.peek(1)) {
-                (c, _) if c.is_whitespace() => self.i += 1,
-                ('#', _) => self.skip_past(&['\n']),
-                ('/', Some('*')) => {
-                    self.i += 2;
-                    self.skip_past(&['*', '/']);
-                }
-                _ => break,
-            }
-        }
-        let c = self.peek(0)?;
-        self.i += 1;
-        Some(match c {
-            'a'..='z' | 'A'..='Z' | '_' => {
-                let mut id = String::from(c);
-                let more = |c: &char| c.is_ascii_alphanumeric() || "_'-".contains(*c);
-                while let Some(c) = self.peek(0).filter(more) {
-                    id.push(c);
-                    self.i += 1;
-                }
-                Tok::Ident(id)
-            }
-            '"' => self.string(depth, false),
-            '\'' if self.peek(0) == Some('\'') => {
-                self.i += 1;
-                self.string(depth, true)
-            }
-            '$' if self.peek(0) == Some('{') => {
-                self.i += 1;
-                self.interpolation(depth);
-                Tok::Str(None)
-            }
-            '=' | ';' | '{' | '}' | '[' | ']' | '(' | ')' | '.' | ',' => Tok::Sym(c),
-            _ => Tok::Other,
-        })
-    }
-
-    /// The rest of a `"..."` or `''...''` string, its opening quote read.
-    fn string(&mut self, depth: usize, indented: bool) -> Tok {
-        let unescape = |c: char| "nrt".find(c).map_or(c, |k| ['\n', '\r', '\t'][k]);
-        let (mut out, mut literal) = (String::new(), true);
-        while let Some(c) = self.peek(0) {
-            self.i += 1;
-            match (c, self.peek(0)) {
-                ('"', _) if !indented => return Tok::Str(literal.then_some(out)),
-                ('\'', Some('\'')) if indented => {
-                    self.i += 1;
-                    match self.peek(0) {
-                        Some('$') => out.push('$'),
-                        Some('\'') => out.push_str("''"),
-                        Some('\\') => {
-                            self.i += 1;
-                            out.extend(self.peek(0).map(unescape));
-                        }
-                        _ => return Tok::Str(literal.then_some(out)),
-                    }
-                    self.i += 1;
-                }
-                ('\\', Some(e)) if !indented => {
-                    out.push(unescape(e));
-                    self.i += 1;
-                }
-                ('$', Some('{')) => {
-                    self.i += 1;
-                    literal = false;
-                    self.interpolation(depth);
-                }
-                (c, _) => out.push(c),
-            }
-        }
-        Tok::Str(None)
-    }
-
-    /// Skips the rest of a `${ ... }`, its `${` read.
-    fn interpolation(&mut self, depth: usize) {
-        if depth >= MAX_DEPTH {
-            self.i = self.s.len();
-            return;
-        }
-        let mut open = 1;
-        while open > 0 {
-            match self.token(depth + 1) {
-                Some(Tok::Sym('{')) => open += 1,
-                Some(Tok::Sym('}')) => open -= 1,
-                None => return,
-                _ => {}
-            }
-        }
-    }
-}
-
-/// An attribute path; `None` for a key that is not a literal.
-type AttrPath = Vec<Option<String>>;
-
-struct Parser {
-    toks: Vec<Tok>,
-    i: usize,
-}
-
-/// The top-level attrset's bindings, nested attrsets flattened into paths,
-/// each with its value as far as it is read: `{` for an attrset, a string, or
-/// [`Tok::Other`] for anything else.
-fn top_bindings(src: &str) -> Vec<(AttrPath, Tok)> {
-    let s = src.chars().collect();
-    let mut lexer = Lexer { s, i: 0 };
-    let toks: Vec<Tok> = std::iter::from_fn(|| lexer.token(0))
-        .filter(|t| !matches!(t, Tok::Ident(k) if k == "rec")) // a keyword
-        .collect();
-    let mut out = Vec::new();
-    if let Some(open) = toks.iter().position(|t| *t == Tok::Sym('{')) {
-        let mut p = Parser { toks, i: open + 1 };
-        p.bindings(&mut Vec::new(), &mut out, 0);
-    }
+    let (nix, lock) = (text("flake.nix"), text("flake.lock"));
+    out.merge(read_texts(dir, nix.as_deref(), lock.as_deref()));
     out
 }
 
-impl Parser {
-    fn at(&self, k: usize) -> Option<&Tok> {
-        self.toks.get(self.i + k)
+/// The same from the files' texts (either may be missing); relative paths
+/// are taken from `dir`.
+pub(crate) fn read_texts(dir: &Path, flake_nix: Option<&str>, flake_lock: Option<&str>) -> Inputs {
+    let mut out = Inputs::default();
+    if let Some(src) = flake_nix {
+        read_flake_nix(dir, src, &mut out);
     }
+    if let Some(src) = flake_lock {
+        read_lock(dir, src, &mut out);
+    }
+    out.indirect.retain(|r| r.split('/').next() != Some("self"));
+    out.indirect.sort();
+    out.indirect.dedup();
+    out.local.sort();
+    out.local.dedup();
+    out
+}
 
-    /// Reads bindings up to and including the `}` that ends them.
-    fn bindings(&mut self, prefix: &mut AttrPath, out: &mut Vec<(AttrPath, Tok)>, depth: usize) {
-        while let Some(t) = self.at(0) {
-            if *t == Tok::Sym('}') {
-                self.i += 1;
-                return;
-            }
-            let n = prefix.len();
-            if self.attrpath(prefix) {
-                self.value(prefix, out, depth);
-            } else {
-                self.skip();
-            }
-            prefix.truncate(n);
+impl Inputs {
+    fn merge(&mut self, other: Inputs) {
+        self.any |= other.any;
+        self.indirect.extend(other.indirect);
+        self.local.extend(other.local);
+        self.locked.extend(other.locked);
+        self.unreadable.extend(other.unreadable);
+    }
+}
+
+/// What a flake input reference names, for nixp.
+enum Named {
+    /// An indirect reference, `id[/ref][/rev]`.
+    Indirect(String),
+    /// A local flake directory.
+    Local(PathBuf),
+    /// Anything else: a remote flake, never looked up.
+    Direct,
+}
+
+/// Reads an input's url as nix does (`parseFlakeRef`): an indirect
+/// reference, a local path (`path:`, `git+file:`, `/abs`, `./rel`), or
+/// something remote.
+fn named_by_url(dir: &Path, url: &str) -> Named {
+    let r = reference::parse(url, Position::FlakeUrl);
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let sub = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("dir="))
+        .map(reference::percent_decode);
+    let local = |p: &str| {
+        let mut d = dir.join(reference::percent_decode(p));
+        d.extend(sub.as_deref());
+        Named::Local(d.components().collect())
+    };
+    match r.kind {
+        Kind::Indirect(ind) => Named::Indirect(ind.short()),
+        Kind::Qualified { .. } | Kind::Path => local(base),
+        Kind::Url => match base
+            .strip_prefix("path:")
+            .or_else(|| base.strip_prefix("git+file://"))
+            .or_else(|| base.strip_prefix("git+file:"))
+        {
+            Some(p) => local(p),
+            None => Named::Direct,
+        },
+    }
+}
+
+/// One input of flake.nix (or a nested `inputs.a.inputs.b`): its
+/// attributes as written.
+#[derive(Default)]
+struct Spec {
+    attrs: BTreeMap<String, Value>,
+    /// Why it cannot be read, if it cannot.
+    unreadable: Option<String>,
+}
+
+fn read_flake_nix(dir: &Path, src: &str, out: &mut Inputs) {
+    let bindings = match syntax::top_bindings(src) {
+        Ok(b) => b,
+        Err(why) => return out.unreadable.push(why),
+    };
+    let mut specs: BTreeMap<Vec<String>, Spec> = BTreeMap::new();
+    for (path, value) in bindings {
+        if path.first() != Some(&Some("inputs".to_string())) {
+            continue;
         }
-    }
-
-    /// Reads `a."b".c =`, pushing its keys; false when it is not one.
-    fn attrpath(&mut self, path: &mut AttrPath) -> bool {
-        loop {
-            match self.at(0) {
-                Some(Tok::Ident(k)) => path.push(Some(k.clone())),
-                Some(Tok::Str(k)) => path.push(k.clone()),
-                _ => return false,
-            }
-            self.i += 1;
-            match self.at(0) {
-                Some(Tok::Sym('.')) => self.i += 1,
-                Some(Tok::Sym('=')) => {
-                    self.i += 1;
-                    return true;
+        match walk(&path, value) {
+            Walked::Inputs(Value::Attrs) => {}
+            Walked::Inputs(_) => out
+                .unreadable
+                .push("'inputs' is not an attribute set literal".into()),
+            Walked::Dynamic => out
+                .unreadable
+                .push("an input's name is not a literal".into()),
+            Walked::Input(names, key, value) => {
+                // `inputs.a.inputs.b.url = ...` makes `a` an input too.
+                for n in 1..names.len() {
+                    specs.entry(names[..n].to_vec()).or_default();
                 }
-                _ => return false,
-            }
-        }
-    }
-
-    /// Reads a binding's value and the `;` after it.
-    fn value(&mut self, path: &mut AttrPath, out: &mut Vec<(AttrPath, Tok)>, depth: usize) {
-        match (self.at(0), self.at(1)) {
-            (Some(Tok::Sym('{')), _) if depth < MAX_DEPTH => {
-                out.push((path.clone(), Tok::Sym('{')));
-                self.i += 1;
-                self.bindings(path, out, depth + 1);
-                self.skip();
-            }
-            (Some(Tok::Str(s)), Some(Tok::Sym(';'))) => {
-                out.push((path.clone(), Tok::Str(s.clone())));
-                self.i += 2;
-            }
-            _ => {
-                out.push((path.clone(), Tok::Other));
-                self.skip();
-            }
-        }
-    }
-
-    /// Skips past the `;` that ends the current binding (`let`/`with`/`assert`
-    /// have their own), or up to the `}` that closes the enclosing attrset.
-    fn skip(&mut self) {
-        let (mut depth, mut lets, mut semis) = (0usize, 0usize, 0usize);
-        while let Some(t) = self.at(0) {
-            match t {
-                Tok::Sym('{' | '(' | '[') => depth += 1,
-                Tok::Sym('}') if depth == 0 => return,
-                Tok::Sym('}' | ')' | ']') => depth = depth.saturating_sub(1),
-                Tok::Ident(k) if depth == 0 => match k.as_str() {
-                    "let" => lets += 1,
-                    "in" => lets = lets.saturating_sub(1),
-                    "with" | "assert" => semis += 1,
-                    _ => {}
-                },
-                Tok::Sym(';') if depth == 0 && semis > 0 => semis -= 1,
-                Tok::Sym(';') if depth == 0 && lets == 0 => {
-                    self.i += 1;
-                    return;
+                let spec = specs.entry(names.clone()).or_default();
+                let shown = names.join("/");
+                match (key, value) {
+                    (None, Value::Attrs) => {}
+                    (None, _) => {
+                        spec.unreadable =
+                            Some(format!("input '{shown}' is not an attribute set literal"))
+                    }
+                    (Some(k), Value::Attrs) if k == "inputs" => {}
+                    (Some(k), v) => {
+                        spec.attrs.insert(k, v);
+                    }
                 }
-                _ => {}
             }
-            self.i += 1;
         }
     }
+    out.any |= !specs.is_empty();
+    for (names, spec) in &specs {
+        let shown = names.join("/");
+        if let Some(why) = &spec.unreadable {
+            out.unreadable.push(why.clone());
+            continue;
+        }
+        match input_named(dir, names, spec) {
+            Ok(Some(Named::Indirect(r))) => out.indirect.push(r),
+            Ok(Some(Named::Local(d))) => {
+                // A non-flake input's flake.nix is never read.
+                if spec.attrs.get("flake") != Some(&Value::Bool(false)) {
+                    out.local.push(d);
+                }
+            }
+            Ok(_) => {}
+            Err(attr) => out.unreadable.push(format!(
+                "the '{attr}' of input '{shown}' is not a literal nixp can read"
+            )),
+        }
+    }
+}
+
+/// Where a binding under `inputs` stands.
+enum Walked {
+    /// `inputs = ...` itself.
+    Inputs(Value),
+    /// A computed name somewhere on the path.
+    Dynamic,
+    /// An input (its names from the top: `["a", "b"]` for
+    /// `inputs.a.inputs.b`), the key set on it (`None`: the input itself),
+    /// and the value.
+    Input(Vec<String>, Option<String>, Value),
+}
+
+fn walk(path: &AttrPath, value: Value) -> Walked {
+    let mut names = vec![];
+    let mut rest = path.as_slice();
+    while let [Some(kw), tail @ ..] = rest
+        && kw == "inputs"
+    {
+        match tail {
+            [] if names.is_empty() => return Walked::Inputs(value),
+            [] => return Walked::Input(names, Some("inputs".into()), value),
+            [Some(name), more @ ..] => {
+                names.push(name.clone());
+                rest = more;
+            }
+            [None, ..] => return Walked::Dynamic,
+        }
+    }
+    match rest {
+        [] => Walked::Input(names, None, value),
+        [Some(key)] => Walked::Input(names, Some(key.clone()), value),
+        [Some(key), ..] => Walked::Input(names, Some(key.clone()), Value::Computed),
+        [None, ..] => Walked::Dynamic,
+    }
+}
+
+/// What one input names; `Err` with the attribute nixp cannot read.
+fn input_named(dir: &Path, names: &[String], spec: &Spec) -> Result<Option<Named>, String> {
+    let a = &spec.attrs;
+    let text = |k: &str| -> Result<Option<String>, String> {
+        match a.get(k) {
+            None => Ok(None),
+            Some(Value::Str(s) | Value::Uri(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(k.to_string()),
+        }
+    };
+    if a.contains_key("follows") {
+        // Read where it ends: at the input it follows.
+        return Ok(None);
+    }
+    if let Some(ty) = text("type")? {
+        return Ok(Some(match ty.as_str() {
+            "indirect" => {
+                let id = text("id")?.ok_or("id")?;
+                let ind = Indirect {
+                    id,
+                    reference: text("ref")?,
+                    rev: text("rev")?,
+                    dir: None,
+                };
+                Named::Indirect(ind.short())
+            }
+            "path" => match text("path")? {
+                Some(p) => named_by_url(dir, &format!("path:{p}")),
+                None => return Err("path".into()),
+            },
+            "git" => match text("url")? {
+                Some(u) if u.starts_with("file:") || u.starts_with('/') => {
+                    let u = u.trim_start_matches("file://").trim_start_matches("file:");
+                    let mut d = PathBuf::from(u);
+                    d.extend(text("dir")?);
+                    Named::Local(d)
+                }
+                Some(_) => Named::Direct,
+                None => return Err("url".into()),
+            },
+            _ => Named::Direct,
+        }));
+    }
+    Ok(match a.get("url") {
+        Some(Value::Str(u) | Value::Uri(u)) => Some(named_by_url(dir, u)),
+        Some(Value::Path(p)) => Some(Named::Local(dir.join(p).components().collect())),
+        Some(_) => return Err("url".into()),
+        // No url and no type: nix takes the name as an indirect id.
+        None => names
+            .last()
+            .filter(|n| is_flake_id(n))
+            .map(|n| Named::Indirect(n.clone())),
+    })
+}
+
+/// flake.lock: every node whose original is indirect; and, through local
+/// flakes from the root, the nodes that lock an indirect reference and the
+/// local flakes nix reads.
+fn read_lock(dir: &Path, src: &str, out: &mut Inputs) {
+    let Ok(lock) = serde_json::from_str::<serde_json::Value>(src) else {
+        return out
+            .unreadable
+            .push("flake.lock is not JSON nixp can read".into());
+    };
+    let Some(nodes) = lock.get("nodes").and_then(|n| n.as_object()) else {
+        return out.unreadable.push("flake.lock has no 'nodes'".into());
+    };
+    let original = |node: &serde_json::Value| -> Option<String> {
+        let o = node.get("original")?;
+        (o.get("type")?.as_str()? == "indirect").then_some(())?;
+        let id = o.get("id")?.as_str()?;
+        let get = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        is_flake_id(id).then(|| {
+            Indirect {
+                id: id.to_string(),
+                reference: get("ref"),
+                rev: get("rev"),
+                dir: None,
+            }
+            .short()
+        })
+    };
+    out.indirect.extend(nodes.values().filter_map(original));
+    out.any |= nodes.len() > 1;
+    // From the root, through local flakes only: a remote flake's lock is
+    // its author's.
+    let root = lock.get("root").and_then(|r| r.as_str()).unwrap_or("root");
+    let mut todo: Vec<(String, String)> = vec![(root.to_string(), String::new())];
+    let mut seen = vec![];
+    while let Some((key, path)) = todo.pop() {
+        if seen.contains(&key) || seen.len() > 10_000 {
+            continue;
+        }
+        seen.push(key.clone());
+        let Some(node) = nodes.get(&key) else {
+            continue;
+        };
+        let locked = node.get("locked").and_then(|l| l.as_object());
+        if !path.is_empty() {
+            if let (Some(reference), Some(locked)) = (original(node), locked) {
+                out.locked.push(Locked {
+                    input: path.clone(),
+                    reference,
+                    locked: locked.clone(),
+                });
+            }
+            match locked.and_then(|l| local_dir(dir, l)) {
+                Some(d) => out.local.push(d),
+                None => continue,
+            }
+        }
+        let inputs = node.get("inputs").and_then(|i| i.as_object());
+        for (name, target) in inputs.into_iter().flatten() {
+            // A follows (a list) points at a node reached anyway.
+            if let Some(next) = target.as_str() {
+                let p = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}/{name}")
+                };
+                todo.push((next.to_string(), p));
+            }
+        }
+    }
+}
+
+/// The local directory a lock node's `locked` names, if it is local.
+pub(crate) fn local_dir(dir: &Path, locked: &Map<String, serde_json::Value>) -> Option<PathBuf> {
+    let get = |k: &str| locked.get(k).and_then(|v| v.as_str());
+    let mut d = match get("type")? {
+        "path" => dir.join(get("path")?),
+        "git" => {
+            let url = get("url")?;
+            let url = url.split('?').next().unwrap_or(url);
+            PathBuf::from(url.strip_prefix("file://")?)
+        }
+        _ => return None,
+    };
+    d.extend(get("dir"));
+    Some(d.components().collect())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// One case a line: `flake.nix => ids` (`\n` stands for a newline).
-    const CASES: &str = r#"
-{ inputs.foo.url = "foo"; inputs.bar = { url = "flake:bar"; flake = true; }; } => bar foo
-{ inputs = { foo.url = "foo/main"; bar = { url = "github:o/r"; }; baz.follows = "foo"; }; } => foo/main
-{ inputs.qux.flake = false; inputs.e = {}; inputs.e.flake = true; } => e qux
-{ inputs.foo.inputs.bar.url = "baz"; } => baz foo
-{ inputs.a.url = "x:y"; inputs.a.inputs.b.url = "c/d"; inputs.a.inputs.n.follows = "n"; } => c/d
-# a comment\nrec { inputs."my-input".url = "my-input"; inputs = rec { a.url = ''a/b''; }; } => a/b my-input
-{ inputs.self = {}; inputs."9x".flake = false; inputs.f = { url = "f"; follows = "g"; }; } =>
-{ inputs.imp = import ./x.nix; inputs.s = "s"; inherit (x) inputs; inputs.u.url = github:o/r; } =>
-{ inputs = import ./inputs.nix; outputs = { foo }: { inputs.foo.url = "foo"; }; } =>
-{ outputs = x: let inputs.a = {}; in with x; assert y; { inputs.b = {}; }; inputs.c = {}; } => c
-{ /* inputs.a.url = "a"; */ inputs.b.url = /* ; */ "b"; # inputs.c = {};\n} => b
-{ description = "x; { y # z"; inputs.a.url = "a"; inputs.b.url = "fo\o"; } => a foo
-{ d = ''it's ''' "; ''${x} }''; inputs.a = {}; inputs.b.url = ''fo''\o''; } => a foo
-{ inputs.d.url = "${d}"; inputs."${e}".url = "e"; inputs.${f}.url = "f"; inputs.g.${x} = "g"; } =>
-{ inputs.h.url = "a${"}"}b"; inputs.i = {}; inputs.k.url = ''k''${x}''; } => i
-{ inputs.a.url = "a"; => a
-{ inputs.a.url = "a =>
-{ inputs.a = {}; d = /* => a
-{ inputs.a = {}; d = "${ => a
-"#;
-
-    #[test]
-    fn flake_nix_inputs() {
-        for case in CASES.lines().filter(|l| !l.is_empty()) {
-            let (src, want) = case.rsplit_once(" =>").unwrap();
-            let got = indirect_refs_from(Some(&src.replace("\\n", "\n")), None);
-            assert_eq!(got.join(" "), want.trim(), "{case}");
-        }
-    }
-
-    #[test]
-    fn indirect_references() {
-        let refs = "a a/main flake:a flake:a?dir=x flake:a/v1.2?dir=x nixpkgs/nixos-23.11
-            a/m/0123456789abcdef0123456789abcdef01234567 github:o/r path:./x ./x /abs a?dir=x
-            git+https://x 1a a/b#c";
-        let id = |u| indirect_ref(u).unwrap_or("-".into());
-        let got: Vec<_> = refs.split_whitespace().map(id).collect();
-        assert_eq!(
-            got.join(" "),
-            "a a/main a a a/v1.2 nixpkgs/nixos-23.11 a/m/0123456789abcdef0123456789abcdef01234567 - - - - - - - -"
-        );
-        assert_eq!((indirect_ref(""), indirect_ref("flake:")), (None, None));
-    }
-
-    const FLAKE: &str = r#"{
-  description = "A flake; with { braces } and \"quotes\" # no comment";
-  # inputs.commented.url = "commented";
-  inputs = {
-    nixpkgs.url = "nixpkgs/nixos-23.11";
-    utils = { url = "github:numtide/flake-utils"; inputs.nixpkgs.follows = "nixpkgs"; };
-    "my-tools".url = "flake:my-tools?dir=sub";
-  };
-  outputs = { self, nixpkgs, ... }@inputs: let x = "}"; inputs.fake.url = "fake";
-    in with nixpkgs.lib; { packages = ''${x} ;''; };
-}"#;
-
-    const LOCK: &str = r#"{"nodes": {"root": {"inputs": {"a": "a", "b": "b"}},
-        "a": {"locked": {}, "original": {"type": "indirect", "id": "nixpkgs", "ref": "n"}},
-        "b": {"inputs": {"c": "c"}, "original": {"type": "github", "owner": "o", "repo": "r"}},
-        "c": {"original": {"type": "indirect", "id": "deep"}}, "d": {"original": "indirect"},
-        "e": {"original": {"type": "indirect", "id": 3}}, "f": {"original": {"type": "indirect"}},
-        "g": {"original": {"type": "indirect", "id": "self"}}}, "root": "root", "version": 7}"#;
-
-    #[test]
-    fn lock_and_files() {
-        assert_eq!(indirect_refs_from(None, Some(LOCK)), ["deep", "nixpkgs/n"]);
-        for bad in r#"|{|[]|null|{"nodes": []}|{"nodes": {"a": 1}}"#.split('|') {
-            assert!(indirect_refs_from(None, Some(bad)).is_empty(), "{bad}");
-        }
-        let dir = tempfile::tempdir().unwrap();
-        assert!(indirect_refs(dir.path()).is_empty());
-        std::fs::write(dir.path().join("flake.nix"), FLAKE).unwrap();
-        std::fs::write(dir.path().join("flake.lock"), LOCK).unwrap();
-        assert_eq!(
-            indirect_refs(dir.path()),
-            ["deep", "my-tools", "nixpkgs/n", "nixpkgs/nixos-23.11"]
-        );
-    }
-
-    #[test]
-    fn prefixes_and_deep_nesting() {
-        for (n, _) in FLAKE.char_indices() {
-            let ids = indirect_refs_from(Some(&FLAKE[..n]), None);
-            let ok = |id: &String| {
-                ["my-tools", "nixpkgs", "nixpkgs/nixos-23.11", "utils"].contains(&id.as_str())
-            };
-            assert!(ids.iter().all(ok), "{n}: {ids:?}"); // `utils = {` may end a prefix
-        }
-        for nest in ["{ b = ", "\"${"] {
-            let src = format!("{{ inputs.z = {{}}; a = {}", nest.repeat(500));
-            assert_eq!(indirect_refs_from(Some(&src), None), ["z"]);
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn never_panics(s in r#"(.|[{}\[\]();=."'$\\#/* a-z\n])*"#) {
-            let _ = indirect_refs_from(Some(&s), Some(&s));
-        }
-    }
-}
+mod tests;

@@ -8,3 +8,4 @@ pub(crate) mod expr;
 pub(crate) mod inputs;
 pub(crate) mod local;
 pub mod reference;
+pub(crate) mod syntax;

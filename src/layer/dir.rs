@@ -61,6 +61,10 @@ impl Source for DirLayer {
             }
             Err(e) => {
                 self.check_root()?;
+                // A root nixp cannot search is a layer it cannot read.
+                if let Err(e) = std::fs::metadata(self.root.join(".")) {
+                    return Err(LookupFailure::Unavailable(unavailable(&self.root, &e)));
+                }
                 return Err(LookupFailure::Error(LookupError(format!(
                     "cannot read '{}': {e}",
                     flake.join("flake.nix").display()

@@ -64,6 +64,8 @@ pub struct Member {
     pub url: String,
     /// A local directory, for the fingerprint.
     pub dir: Option<PathBuf>,
+    /// `--override-flake REF TARGET` for its private inputs.
+    pub overrides: Vec<(String, String)>,
 }
 
 /// The directory of the generated flake of layer `layer` with `members`,
@@ -103,8 +105,15 @@ fn fingerprint(members: &[Member]) -> String {
     for m in members {
         parts.push(m.id.clone());
         parts.push(m.url.clone());
-        if let Some(d) = &m.dir {
-            let mut entries: Vec<String> = std::fs::read_dir(d)
+        for (id, r) in &m.overrides {
+            parts.push(format!("{id} {r}"));
+        }
+        let private_inputs = m
+            .overrides
+            .iter()
+            .filter_map(|(_, r)| crate::flake::local::local_flake(r));
+        for d in m.dir.iter().cloned().chain(private_inputs) {
+            let mut entries: Vec<String> = std::fs::read_dir(&d)
                 .into_iter()
                 .flatten()
                 .flatten()
@@ -135,7 +144,7 @@ fn generate(
     dir: &Path,
     nix: &Nix,
 ) -> Result<(), String> {
-    let checks = crate::threads::map(members, |m| evaluates(nix, &m.url));
+    let checks = crate::threads::map(members, |m| evaluates(nix, m));
     let mut inputs = String::new();
     for (m, check) in members.iter().zip(checks) {
         match check {
@@ -163,9 +172,18 @@ fn generate(
         .map_err(|e| format!("cannot create a directory in '{}': {e}", root.display()))?;
     crate::atomic::write(&tmp.path().join("flake.nix"), text.as_bytes())
         .map_err(|e| format!("{e:#}"))?;
+    // Every member's private inputs, locked as the stack gives them.
+    let mut overrides: Vec<&(String, String)> = members.iter().flat_map(|m| &m.overrides).collect();
+    overrides.sort();
+    overrides.dedup();
     let out = nix
         .call()
         .args(["flake", "lock"])
+        .args(
+            overrides
+                .iter()
+                .flat_map(|(id, r)| ["--override-flake", id, r]),
+        )
         .arg(format!("path:{}", tmp.path().display()))
         .output()?;
     if !out.status.success() || !tmp.path().join("flake.lock").exists() {
@@ -197,10 +215,18 @@ fn generate(
     Ok(())
 }
 
-/// Whether nix can evaluate a member's outputs (what `nix flake show` does).
-fn evaluates(nix: &Nix, url: &str) -> Result<(), String> {
+/// Whether nix can evaluate a member's outputs (what `nix flake show`
+/// does), with its private inputs overridden and its flake.lock never
+/// written: nixp does not write into a layer's directories.
+fn evaluates(nix: &Nix, m: &Member) -> Result<(), String> {
     nix.call()
-        .args(["flake", "show", "--json", url])
+        .args(["flake", "show", "--json", "--no-write-lock-file"])
+        .args(
+            m.overrides
+                .iter()
+                .flat_map(|(id, r)| ["--override-flake", id, r]),
+        )
+        .arg(&m.url)
         .stdout()
         .map(|_| ())
 }

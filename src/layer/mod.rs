@@ -186,13 +186,15 @@ pub trait Source: Send + Sync {
 
 impl Layer {
     /// Whether the layer has anything to say about `input`'s id or this
-    /// very reference (holds it, defines it, or fails on it): a cheap check
-    /// that decides whether nixp must answer for a word at all.
+    /// very reference (holds it, defines it, or fails on it), or might
+    /// have (its source cannot answer, and it is not optional): a cheap
+    /// check that decides whether nixp must answer for a word at all.
     pub fn knows(&self, input: &Indirect) -> bool {
-        !matches!(
-            self.source.lookup(input),
-            Ok(Answer::Absent) | Err(LookupFailure::Unavailable(_))
-        )
+        match self.source.lookup(input) {
+            Ok(Answer::Absent) => false,
+            Err(LookupFailure::Unavailable(_)) => !self.optional,
+            _ => true,
+        }
     }
 }
 
@@ -209,6 +211,9 @@ pub struct LayerSpec {
     pub claims: claims::Claims,
     /// Asked only as `LAYER.id` (`"explicit": true`), and for its claims.
     pub explicit: bool,
+    /// Skipped, with a warning, when its source cannot answer
+    /// (`"optional": true`); otherwise such a layer stops the ids below it.
+    pub optional: bool,
 }
 
 /// A configured layer: its name and its source.
@@ -221,6 +226,8 @@ pub struct Layer {
     pub claims: claims::Claims,
     /// Asked only as `LAYER.id` (and for its claims).
     pub explicit: bool,
+    /// Skipped when its source cannot answer.
+    pub optional: bool,
 }
 
 impl Layer {
@@ -252,6 +259,7 @@ impl Layer {
             origin: spec.origin.clone(),
             claims: spec.claims.clone(),
             explicit: spec.explicit,
+            optional: spec.optional,
         }
     }
 }

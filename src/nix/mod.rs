@@ -9,6 +9,7 @@
 
 mod locate;
 pub mod probe;
+pub(crate) mod profile;
 pub(crate) mod registries;
 pub mod schema;
 pub mod search;

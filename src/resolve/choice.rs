@@ -14,30 +14,39 @@ use std::rc::Rc;
 impl Stack {
     /// The output-aware choice: of several layers holding the id, the first
     /// whose flake provides what the command asks for, as nix evaluates it.
+    /// `stopped`: a layer below the holders that could not answer (and
+    /// its message); when no holder provides it, it might have.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn choose(
         &self,
         holders: Vec<Holder>,
+        stopped: Option<(usize, String)>,
         round: usize,
         chain: &Chain,
         want: &Want,
         shown: &str,
         trace: &mut Vec<Step>,
     ) -> Result<Reached, Error> {
-        // Each holder's answer, followed to a concrete flake.
+        // Each holder's answer, followed to a concrete flake, and how nix
+        // is given that flake (its private inputs overridden).
         let mut followed = vec![];
+        let mut candidates = vec![];
         for h in holders {
             let mut sub = vec![];
             let (layer, step, detail) = (h.layer, h.step, h.detail.clone());
-            let r = self.follow(h, round, chain, &mut sub);
+            let r = self.follow(h, round, chain, &mut sub).and_then(|r| {
+                candidates.push(Some(self.candidate_for(
+                    &r.base,
+                    &r.target,
+                    r.dir.as_deref(),
+                )?));
+                Ok(r)
+            });
+            if r.is_err() {
+                candidates.push(None);
+            }
             followed.push((layer, step, detail, r, sub));
         }
-        let candidates: Vec<_> = followed
-            .iter()
-            .map(|(_, _, _, r, _)| {
-                let r = r.as_ref().ok()?;
-                Some(self.candidate_for(&r.base, &r.target, r.dir.as_deref()))
-            })
-            .collect();
         // nix is needed only when there is a flake to ask about.
         let prober = match candidates.iter().all(Option::is_none) {
             true => None,
@@ -120,6 +129,14 @@ impl Stack {
             want.attr_paths(sys).join(", ")
         );
         let reference = shown.to_string();
+        let blocked = match (&stopped, winner) {
+            (Some((layer, message)), None) => {
+                let name = &self.layers[*layer].name;
+                lines.push(format!("layer '{name}' cannot answer ({message})"));
+                blocked.or(Some(lines.len() - 1))
+            }
+            _ => blocked,
+        };
         match (blocked, chosen) {
             (None, Some(r)) => Ok(r),
             (Some(_), _) => Err(Error::Undecided {
@@ -136,22 +153,29 @@ impl Stack {
     }
 
     /// How nix is given the flake `reference` (written from `target`, with
-    /// subdirectory `dir`) to probe.
-    pub fn candidate_for(&self, reference: &str, target: &Target, dir: Option<&str>) -> Candidate {
+    /// subdirectory `dir`) to probe: with its private inputs overridden, or
+    /// not at all when they cannot be.
+    pub fn candidate_for(
+        &self,
+        reference: &str,
+        target: &Target,
+        dir: Option<&str>,
+    ) -> Result<Candidate, Error> {
         let local = target.local_dir(dir);
         let locked = match target {
             Target::Attrs(a) => a.contains_key("rev") || a.contains_key("narHash"),
             _ => false,
         };
-        Candidate {
+        let overrides = match &local {
+            Some(d) => self.input_overrides(d)?,
+            None => vec![],
+        };
+        Ok(Candidate {
             reference: reference.to_string(),
-            overrides: local
-                .as_deref()
-                .and_then(|d| self.input_overrides(d).ok())
-                .unwrap_or_default(),
+            overrides,
             local,
             locked,
-        }
+        })
     }
 
     /// nix, asked what flakes provide (found on first use).

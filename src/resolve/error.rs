@@ -27,6 +27,13 @@ pub enum Error {
     NotInLayer { layer: String, reference: String },
     /// The one layer asked cannot answer: its source is missing or unreadable.
     LayerUnavailable { layer: String, message: String },
+    /// A layer whose source cannot answer comes before any that holds the
+    /// id: it might hold it, so no lower layer, nor nix, may answer.
+    Unanswerable {
+        layer: String,
+        message: String,
+        reference: String,
+    },
     /// A claimed id its claimer cannot give.
     Claimed {
         cause: Box<Error>,
@@ -54,6 +61,20 @@ pub enum Error {
     },
     /// The flake of a whole layer cannot be made.
     LayerFlake(String),
+    /// A layer's name with a ref, rev or subdirectory, which its flake
+    /// does not have.
+    LayerFlakeRef { layer: String, reference: String },
+    /// nixp cannot read what a flake's inputs name without evaluating it.
+    UnreadableInputs { flake: PathBuf, what: String },
+    /// A flake.lock locks a private id to something else than the stack
+    /// gives it.
+    StaleLock {
+        flake: PathBuf,
+        input: String,
+        reference: String,
+        locked: String,
+        private: String,
+    },
     /// A private input of a local flake cannot be resolved.
     Input {
         reference: String,
@@ -90,6 +111,10 @@ impl fmt::Display for Error {
                 "cycle detected in the layers for '{start}' (it comes back to '{b}')"
             ),
             Error::Layer(m) | Error::Target(m) | Error::LayerFlake(m) => f.write_str(m),
+            Error::LayerFlakeRef { layer, reference } => write!(
+                f,
+                "'{reference}' names layer '{layer}' with a branch, revision or subdirectory, which the flake of a whole layer does not have; nix's registries are not asked for a layer's name (use '{layer}', or '{layer}.ID/BRANCH' for a member)"
+            ),
             Error::NoEntryMatches {
                 layer,
                 id,
@@ -104,6 +129,14 @@ impl fmt::Display for Error {
             Error::LayerUnavailable { layer, message } => {
                 write!(f, "layer '{layer}' is unavailable ({message})")
             }
+            Error::Unanswerable {
+                layer,
+                message,
+                reference,
+            } => write!(
+                f,
+                "layer '{layer}' cannot answer ({message}), so nixp cannot tell whether it holds '{reference}'; no layer below it, nor nix's registries, may answer instead (mark the layer \"optional\": true to skip it when it cannot answer)"
+            ),
             Error::Claimed {
                 cause,
                 id,
@@ -137,6 +170,22 @@ impl fmt::Display for Error {
                 f,
                 "cannot tell whether the first layers holding '{reference}' provide {ask}:\n  {}\n{NOT_ASKED}",
                 holders.join("\n  ")
+            ),
+            Error::UnreadableInputs { flake, what } => write!(
+                f,
+                "cannot tell what the inputs of flake '{}' name: {what}; nix would look such an input up itself, so nixp stops (write it as a literal)",
+                flake.display()
+            ),
+            Error::StaleLock {
+                flake,
+                input,
+                reference,
+                locked,
+                private,
+            } => write!(
+                f,
+                "the flake.lock of '{}' locks input '{input}' ('{reference}') to {locked}, but the layers give '{reference}' as {private}; nix would keep the lock, so nixp stops (run 'nixp flake lock --update-input {input}', or 'nixp flake update {input}' on nix 2.19 or later)",
+                flake.display()
             ),
             Error::Input {
                 reference,

@@ -38,6 +38,9 @@ pub struct IdIndex {
     text: String,
     pairs: Vec<(u32, u32, u32)>,
     pub skipped: Vec<Skipped>,
+    /// Layers that could not be read and are not optional: ids no layer
+    /// above them holds stop there.
+    stops: Vec<usize>,
 }
 
 /// The id a pair of an `IdIndex` points at in its `text`.
@@ -71,6 +74,7 @@ impl Stack {
             text: String::new(),
             pairs: vec![],
             skipped: vec![],
+            stops: vec![],
         };
         for (i, listing) in listings.into_iter().enumerate() {
             let layer = &self.layers[i];
@@ -89,7 +93,14 @@ impl Stack {
                             reason,
                         }));
                 }
-                Err(u) => self.warn_unavailable(i, &u),
+                Err(u) if layer.optional => self.warn_skipped(i, &u),
+                Err(u) => {
+                    crate::message::warning(format_args!(
+                        "layer '{}' cannot answer: {}; ids no layer above it holds stop there",
+                        layer.name, u.message
+                    ));
+                    index.stops.push(i);
+                }
             }
         }
         let text = &index.text;
@@ -116,14 +127,16 @@ impl Stack {
             .filter(move |g| keep(index.id(&g[0])))
             .map(|group| {
                 let holders: Vec<usize> = group.iter().map(|p| p.2 as usize).collect();
-                self.listed_one(index.id(&group[0]), &holders)
+                self.listed_one(index.id(&group[0]), &holders, &index.stops)
             })
     }
 
-    fn listed_one<'a>(&self, id: &'a str, holders: &[usize]) -> Listed<'a> {
+    fn listed_one<'a>(&self, id: &'a str, holders: &[usize], stops: &[usize]) -> Listed<'a> {
         let first = holders[0];
         let layer = &self.layers[first];
-        let plain = !layer.explicit && self.claimer(id).is_none_or(|c| c == first);
+        let plain = !layer.explicit
+            && self.claimer(id).is_none_or(|c| c == first)
+            && stops.iter().all(|&s| s > first);
         let (winner, reference, target) = if plain && layer.source.kind() == LayerKind::Dir {
             // A dir layer's answer needs no lookup: it listed the flake.
             let t = Target::Dir(std::path::Path::new(&layer.source.location()).join(id));

@@ -1,67 +1,250 @@
-//! Private ids among a local flake's inputs: the indirect references its
-//! flake.lock and flake.nix name (read, not evaluated: `flake::inputs`),
-//! followed into the local flakes they resolve to, each turned into an
-//! `--override-flake REF TARGET` pair for nix.
+//! Private ids among the inputs of the local flakes nix will read: the
+//! indirect references their flake.nix and flake.lock name (read, not
+//! evaluated: `flake::inputs`), in the flake itself and in every local
+//! flake among its inputs, to any depth. Each one nixp answers for becomes
+//! an `--override-flake REF TARGET` pair for nix (since nix 2.26 only the
+//! flag and global registries are asked for inputs; the flag registry comes
+//! first in every version).
+//!
+//! Fail closed: a flake whose inputs nixp cannot read, or whose flake.lock
+//! already locks a private id to something other than what the stack
+//! resolves it to, is an error naming the spot: nix would otherwise keep
+//! what its registries once said.
 
 use super::{Depth, Error, Stack};
+use crate::flake::inputs::{Inputs, Locked, local_dir};
 use crate::flake::reference::Position;
-use std::path::Path;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+/// How many local flakes one command line's inputs may lead through.
+const MAX_FLAKES: usize = 1000;
+
 impl Stack {
-    /// The indirect references a local flake's inputs use
-    /// (`flake::inputs::indirect_refs`), read once per run.
-    pub fn indirect_refs(&self, flake_dir: &Path) -> Rc<[String]> {
+    /// What nix may read from a local flake's inputs, read once per run.
+    fn flake_inputs(&self, flake_dir: &Path) -> Rc<Inputs> {
         self.state
             .inputs
             .borrow_mut()
             .entry(flake_dir.to_path_buf())
-            .or_insert_with(|| crate::flake::inputs::indirect_refs(flake_dir).into())
+            .or_insert_with(|| Rc::new(crate::flake::inputs::read(flake_dir)))
             .clone()
     }
 
-    /// Whether nixp answers for an indirect input of the local flake `dir`.
-    pub fn uses_private_inputs(&self, dir: &Path) -> bool {
-        self.indirect_refs(dir)
-            .iter()
-            .any(|r| self.answers_for_input(r))
+    /// The local flakes nix reads for `flake_dir`: itself and the local
+    /// flakes among its inputs, to any depth.
+    fn local_closure(&self, flake_dir: &Path) -> Vec<PathBuf> {
+        let mut seen: Vec<PathBuf> = vec![];
+        let mut todo = vec![flake_dir.to_path_buf()];
+        while let Some(dir) = todo.pop() {
+            if seen.contains(&dir) || seen.len() >= MAX_FLAKES {
+                continue;
+            }
+            todo.extend(self.flake_inputs(&dir).local.iter().cloned());
+            seen.push(dir);
+        }
+        seen
     }
 
-    /// `--override-flake REF TARGET` for each indirect reference among a
-    /// local flake's inputs (its flake.lock and flake.nix, read, not
-    /// evaluated) that nixp answers for, and among those flakes' inputs in
-    /// turn: nix then locks them to the layers' flakes (since nix 2.26 only
-    /// the flag registry is asked for inputs). The reference keeps its
-    /// ref/rev, so nix matches it exactly and carries nothing onto TARGET.
-    /// References no layer holds are left to nix.
+    /// Whether nix may write a flake.lock for the local flake `dir`: it
+    /// has inputs (nix writes none for a flake without), and it is not
+    /// one of nixp's own generated flakes.
+    pub fn may_lock(&self, dir: &Path) -> bool {
+        let ours = self.cache.as_deref().is_some_and(|c| dir.starts_with(c));
+        !ours && self.flake_inputs(dir).any
+    }
+
+    /// Whether nixp has something to do for the local flake `dir` before
+    /// nix reads it: a private input, here or in a local flake among its
+    /// inputs, or inputs it cannot read. (The fast path's check.)
+    pub fn uses_private_inputs(&self, dir: &Path) -> bool {
+        self.local_closure(dir).iter().any(|d| {
+            let inputs = self.flake_inputs(d);
+            !inputs.unreadable.is_empty()
+                || inputs.indirect.iter().any(|r| self.answers_for_input(r))
+        })
+    }
+
+    /// `--override-flake REF TARGET` for each indirect reference among the
+    /// inputs of `flake_dir` and of the local flakes nix reads for it that
+    /// nixp answers for; those targets' own inputs are followed too. The
+    /// reference keeps its ref/rev, so nix matches it exactly and carries
+    /// nothing onto TARGET. References no layer answers for are left to nix.
     pub fn input_overrides(&self, flake_dir: &Path) -> Result<Vec<(String, String)>, Error> {
         let mut out: Vec<(String, String)> = vec![];
-        let mut seen: Vec<String> = vec![];
-        let mut dirs = vec![flake_dir.to_path_buf()];
-        while let Some(dir) = dirs.pop() {
-            for r in self.indirect_refs(&dir).iter() {
-                if seen.contains(r) || !self.answers_for_input(r) {
+        let mut seen: Vec<PathBuf> = vec![];
+        let mut todo = vec![flake_dir.to_path_buf()];
+        while let Some(top) = todo.pop() {
+            for dir in self.local_closure(&top) {
+                if seen.contains(&dir) {
                     continue;
                 }
-                seen.push(r.clone());
-                let res = self.resolve(r, Position::FlakeUrl, Depth::FirstHolder);
-                let rewritten = res.rewritten();
-                match res.result {
-                    Err(e) => {
-                        return Err(Error::Input {
-                            reference: r.clone(),
-                            flake: flake_dir.to_path_buf(),
-                            cause: Box::new(e),
-                        });
-                    }
-                    Ok(o) if rewritten => {
-                        dirs.extend(crate::flake::local::local_flake(&o.output));
-                        out.push((r.clone(), o.output));
-                    }
-                    Ok(_) => {}
+                let inputs = self.flake_inputs(&dir);
+                if let Some(what) = inputs.unreadable.first() {
+                    return Err(Error::UnreadableInputs {
+                        flake: dir,
+                        what: what.clone(),
+                    });
                 }
+                for r in &inputs.indirect {
+                    if out.iter().any(|(from, _)| from == r) || !self.answers_for_input(r) {
+                        continue;
+                    }
+                    let target = self.input_target(r, &dir)?;
+                    if let Some(t) = target {
+                        todo.extend(crate::flake::local::local_flake(&t));
+                        out.push((r.clone(), t));
+                    }
+                }
+                for l in &inputs.locked {
+                    self.check_lock(&dir, l, &out)?;
+                }
+                seen.push(dir);
             }
         }
         Ok(out)
+    }
+
+    /// What nixp resolves the input `r` of the flake in `dir` to, when it
+    /// changes it.
+    fn input_target(&self, r: &str, dir: &Path) -> Result<Option<String>, Error> {
+        let res = self.resolve(r, Position::FlakeUrl, Depth::FirstHolder);
+        let rewritten = res.rewritten();
+        match res.result {
+            Err(e) => Err(Error::Input {
+                reference: r.to_string(),
+                flake: dir.to_path_buf(),
+                cause: Box::new(e),
+            }),
+            Ok(o) => Ok(rewritten.then_some(o.output)),
+        }
+    }
+
+    /// A lock node that locks a private reference must be locked to what
+    /// the stack gives it (nix keeps a locked input and asks no registry).
+    fn check_lock(
+        &self,
+        dir: &Path,
+        l: &Locked,
+        overrides: &[(String, String)],
+    ) -> Result<(), Error> {
+        let Some((_, target)) = overrides.iter().find(|(from, _)| *from == l.reference) else {
+            return Ok(());
+        };
+        if same_source(dir, &l.locked, target) {
+            return Ok(());
+        }
+        Err(Error::StaleLock {
+            flake: dir.to_path_buf(),
+            input: l.input.clone(),
+            reference: l.reference.clone(),
+            locked: show_locked(&l.locked),
+            private: target.clone(),
+        })
+    }
+}
+
+/// Whether a lock node's `locked` attributes name the flake `target` (a
+/// reference as nixp writes it): the same directory, or the same forge
+/// repository, or the same URL, with the same subdirectory. Revisions and
+/// hashes are what a lock adds, and are not compared.
+fn same_source(dir: &Path, locked: &serde_json::Map<String, Value>, target: &str) -> bool {
+    let canon = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+    if let Some(local) = crate::flake::local::local_flake(target) {
+        return local_dir(dir, locked).is_some_and(|d| canon(d) == canon(local));
+    }
+    let get = |k: &str| locked.get(k).and_then(Value::as_str).unwrap_or_default();
+    let (base, query) = target.split_once('?').unwrap_or((target, ""));
+    let sub = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("dir="))
+        .map(crate::flake::reference::percent_decode)
+        .unwrap_or_default();
+    let locked_url = get("url");
+    let locked_dir = match get("dir") {
+        "" => locked_url
+            .split_once("?dir=")
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default(),
+        d => d.to_string(),
+    };
+    if sub != locked_dir {
+        return false;
+    }
+    match base.split_once(':') {
+        Some((forge @ ("github" | "gitlab" | "sourcehut"), rest)) => {
+            let mut parts = rest.split('/');
+            let (owner, repo) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            get("type") == forge
+                && get("owner").eq_ignore_ascii_case(owner)
+                && get("repo").eq_ignore_ascii_case(repo)
+        }
+        _ => {
+            let url = base
+                .strip_prefix("git+")
+                .or_else(|| base.strip_prefix("hg+"))
+                .unwrap_or(base);
+            let locked_base = locked_url.split('?').next().unwrap_or_default();
+            !url.is_empty() && url == locked_base
+        }
+    }
+}
+
+/// A lock node's `locked` for people: `path:/p`, `github:o/r`, a URL.
+fn show_locked(locked: &serde_json::Map<String, Value>) -> String {
+    let get = |k: &str| locked.get(k).and_then(Value::as_str).unwrap_or_default();
+    match get("type") {
+        "path" => format!("path:{}", get("path")),
+        t @ ("github" | "gitlab" | "sourcehut") => format!("{t}:{}/{}", get("owner"), get("repo")),
+        "git" => format!("git+{}", get("url")),
+        "" => Value::Object(locked.clone()).to_string(),
+        _ if !get("url").is_empty() => get("url").to_string(),
+        _ => Value::Object(locked.clone()).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn lock_nodes_match_targets_by_source_not_revision() {
+        let d = tempfile::tempdir().unwrap();
+        let foo = d.path().join("foo");
+        std::fs::create_dir(&foo).unwrap();
+        std::fs::write(foo.join("flake.nix"), "{}").unwrap();
+        let t = foo.display().to_string();
+        let here = Path::new("/");
+        assert!(same_source(
+            here,
+            &attrs(json!({"type": "path", "path": t, "narHash": "x"})),
+            &t
+        ));
+        assert!(!same_source(
+            here,
+            &attrs(json!({"type": "path", "path": "/elsewhere"})),
+            &t
+        ));
+        let gh =
+            attrs(json!({"type": "github", "owner": "NixOS", "repo": "nixpkgs", "rev": "abc"}));
+        assert!(same_source(here, &gh, "github:nixos/nixpkgs/nixos-23.11"));
+        assert!(!same_source(here, &gh, "github:evil/nixpkgs"));
+        assert!(!same_source(here, &gh, "github:NixOS/nixpkgs?dir=sub"));
+        let git = attrs(
+            json!({"type": "git", "url": "https://e.org/r.git?dir=a", "dir": "a", "rev": "r"}),
+        );
+        assert!(same_source(
+            here,
+            &git,
+            "git+https://e.org/r.git?dir=a&ref=main"
+        ));
+        assert!(!same_source(here, &git, "git+https://e.org/r.git"));
+        assert_eq!(show_locked(&gh), "github:NixOS/nixpkgs");
     }
 }

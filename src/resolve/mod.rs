@@ -61,8 +61,11 @@ struct State {
     /// How outputs are probed: the system and `--refresh` of the command
     /// line, when it says.
     probe_options: RefCell<ProbeOptions>,
+    /// The layers whose flakes are being made (a member whose input is
+    /// its own layer would need the flake it is part of).
+    generating: RefCell<Vec<usize>>,
     /// The indirect references of local flakes' inputs, read once per run.
-    inputs: RefCell<BTreeMap<PathBuf, Rc<[String]>>>,
+    inputs: RefCell<BTreeMap<PathBuf, Rc<crate::flake::inputs::Inputs>>>,
 }
 
 /// How the output-aware choice asks nix: for which system (`None`: nix's
@@ -199,15 +202,15 @@ impl Stack {
         self.cache.as_deref()
     }
 
-    /// Warns once per run that a layer is skipped.
-    fn warn_unavailable(&self, i: usize, u: &Unavailable) {
+    /// Warns once per run that an optional layer is skipped.
+    fn warn_skipped(&self, i: usize, u: &Unavailable) {
         let mut warned = self.state.warned.borrow_mut();
         if let Some(w) = warned.get_mut(i)
             && !*w
         {
             *w = true;
             crate::message::warning(format_args!(
-                "layer '{}': {}; skipping it",
+                "layer '{}' (optional): {}; skipping it",
                 self.layers[i].name, u.message
             ));
         }
@@ -236,13 +239,16 @@ impl Stack {
         });
         let mut trace = vec![];
         let reached = match &parsed.kind {
-            // A layer's own name: the whole layer as one flake.
-            Kind::Indirect(ind)
-                if ind.reference.is_none()
-                    && ind.rev.is_none()
-                    && let Some(i) = self.layer_index(&ind.id) =>
-            {
-                self.whole_layer(i, &mut trace).map(Some)
+            // A layer's own name: the whole layer as one flake, which has
+            // no branches, revisions or subdirectories.
+            Kind::Indirect(ind) if let Some(i) = self.layer_index(&ind.id) => {
+                match ind.reference.is_none() && ind.rev.is_none() && ind.dir.is_none() {
+                    true => self.whole_layer(i, &mut trace).map(Some),
+                    false => Err(Error::LayerFlakeRef {
+                        layer: ind.id.clone(),
+                        reference: word.to_string(),
+                    }),
+                }
             }
             Kind::Indirect(ind) => self
                 .resolve_indirect(ind, None, depth, want.as_ref(), &mut trace)

@@ -28,8 +28,13 @@
 //!    answer, so `nixp resolve --explain` can say who won and why the others
 //!    lost.
 //!
-//! Layers whose source is missing or unreadable are skipped with one warning
-//! per run. Direct references (paths, URLs) are never looked up.
+//! 7. Fail closed: a layer whose source cannot answer (missing, unreadable,
+//!    remote and never fetched) stops the resolution of any id that no
+//!    layer above it holds — a lower layer or nix's registries must not
+//!    answer for an id it might hold. A layer marked optional is skipped
+//!    instead, with one warning per run.
+//!
+//! Direct references (paths, URLs) are never looked up.
 //!
 //! The same rule answers the cheap questions asked before resolving: could
 //! a word of a command line be private ([`Stack::could_be_private`]), and
@@ -137,10 +142,14 @@ impl Stack {
     }
 
     /// Whether the stack answers for `ind` rather than nix's registries:
-    /// a layer claims its id, or a layer asked for it has something to say
-    /// about it (holds it, defines it, or fails on it). Cheap: a lookup per
-    /// layer, nothing evaluated.
+    /// its id is a layer's name, a layer claims it, or a layer asked for it
+    /// has something to say about it (holds it, defines it, fails on it, or
+    /// cannot answer at all). Cheap: a lookup per layer, nothing evaluated.
     pub fn answers_for(&self, ind: &Indirect) -> bool {
+        if self.layer_index(&ind.id).is_some() {
+            // A layer's own name is the layer's flake.
+            return true;
+        }
         match self.asked(&ind.id, 0, None) {
             Asked::One { .. } => true,
             asked => (0..self.layers.len())
@@ -165,9 +174,7 @@ impl Stack {
         let Some(w) = word.to_str() else { return false };
         match reference::parse(w, Position::Installable).kind {
             Kind::Qualified { layer, .. } => self.layer_index(&layer).is_some(),
-            Kind::Indirect(ind) => {
-                !self.fallback || self.layer_index(&ind.id).is_some() || self.answers_for(&ind)
-            }
+            Kind::Indirect(ind) => !self.fallback || self.answers_for(&ind),
             Kind::Path | Kind::Url => false,
         }
     }
@@ -222,6 +229,8 @@ impl Stack {
         let mut holders: Vec<Holder> = vec![];
         let mut definers: Vec<usize> = vec![];
         let mut restricted_unavailable: Option<String> = None;
+        // The first layer that could not answer: no layer below it is asked.
+        let mut stopped: Option<(usize, String)> = None;
         for (i, layer) in self.layers.iter().enumerate() {
             let step = |verdict, detail: String| Step {
                 reference: shown.clone(),
@@ -238,6 +247,16 @@ impl Stack {
             }
             if !holders.is_empty() && !every_holder {
                 break;
+            }
+            if let Some((s, _)) = &stopped {
+                trace.push(step(
+                    Verdict::Skipped,
+                    format!(
+                        "not asked: layer '{}' above it cannot answer",
+                        self.layers[*s].name
+                    ),
+                ));
+                continue;
             }
             match layer.source.lookup(&current) {
                 Ok(Answer::Holds {
@@ -270,11 +289,14 @@ impl Stack {
                     trace.push(step(Verdict::Defines, detail));
                 }
                 Err(LookupFailure::Unavailable(u)) => {
-                    self.warn_unavailable(i, &u);
+                    trace.push(step(Verdict::Unavailable, u.message.clone()));
                     if matches!(asked, Asked::One { .. }) {
-                        restricted_unavailable = Some(u.message.clone());
+                        restricted_unavailable = Some(u.message);
+                    } else if layer.optional {
+                        self.warn_skipped(i, &u);
+                    } else {
+                        stopped = Some((i, u.message));
                     }
-                    trace.push(step(Verdict::Unavailable, u.message));
                 }
                 Err(LookupFailure::Error(e)) => {
                     trace.push(step(Verdict::Error, e.0.clone()));
@@ -284,13 +306,22 @@ impl Stack {
                 }
             }
         }
-        match chain.want {
-            Some(want) if holders.len() > 1 => {
-                self.choose(holders, round, chain, want, &shown, trace)
+        match (chain.want, stopped) {
+            (Some(want), stopped)
+                if holders.len() > 1 || stopped.is_some() && !holders.is_empty() =>
+            {
+                self.choose(holders, stopped, round, chain, want, &shown, trace)
             }
-            _ => match holders.into_iter().next() {
+            (_, stopped) => match holders.into_iter().next() {
                 Some(h) => self.follow(h, round, chain, trace),
-                None => self.no_holder(current, asked, definers, restricted_unavailable, chain),
+                None => match stopped {
+                    Some((layer, message)) => Err(Error::Unanswerable {
+                        layer: self.layers[layer].name.clone(),
+                        message,
+                        reference: shown,
+                    }),
+                    None => self.no_holder(current, asked, definers, restricted_unavailable, chain),
+                },
             },
         }
     }

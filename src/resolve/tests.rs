@@ -82,6 +82,7 @@ fn layer(name: &str, table: Table) -> Layer {
         origin: "test".into(),
         claims: Claims::default(),
         explicit: false,
+        optional: false,
     }
 }
 

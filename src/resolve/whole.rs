@@ -18,7 +18,16 @@ impl Stack {
                 "there is no cache directory to keep the layer's flake in (HOME is not set)".into(),
             )
         })?;
-        let members = self.members(i)?;
+        if self.state.generating.borrow().contains(&i) {
+            return Err(Error::LayerFlake(format!(
+                "a member of layer '{}' has the layer's own flake as an input",
+                layer.name
+            )));
+        }
+        self.state.generating.borrow_mut().push(i);
+        let members = self.members(i);
+        self.state.generating.borrow_mut().retain(|&g| g != i);
+        let members = members?;
         let nix = self.nix.get().map_err(Error::LayerFlake)?;
         let dir = crate::layer::flake::ensure(&layer.name, members, cache, nix)
             .map_err(Error::LayerFlake)?;
@@ -38,8 +47,10 @@ impl Stack {
         })
     }
 
-    /// The members of layer `i`: each id it lists and the reference nix
-    /// fetches it by. A member that cannot be resolved is left out, named.
+    /// The members of layer `i`: each id it lists, the reference nix
+    /// fetches it by, and the overrides of its private inputs (nix reads,
+    /// shows and locks every member with them). A member that cannot be
+    /// resolved, or whose inputs cannot be kept private, is left out, named.
     fn members(&self, i: usize) -> Result<Vec<Member>, Error> {
         let layer = &self.layers[i];
         let listing = layer
@@ -61,11 +72,19 @@ impl Stack {
                     .result
                     .map(|r| (r.output, None))
             };
+            let member = member.and_then(|(url, dir)| {
+                let overrides = match crate::flake::local::local_flake(&url) {
+                    Some(local) => self.input_overrides(&local)?,
+                    None => vec![],
+                };
+                Ok((url, dir, overrides))
+            });
             match member {
-                Ok((url, dir)) => members.push(Member {
+                Ok((url, dir, overrides)) => members.push(Member {
                     id: id.to_string(),
                     url,
                     dir,
+                    overrides,
                 }),
                 Err(e) => crate::message::warning(format_args!(
                     "layer '{}': member '{id}' left out of the layer's flake: {e}",
