@@ -341,9 +341,9 @@ fn nixp_layers_replaces_the_configured_stack() {
         json!({
             "layers": [
                 {"name": "R", "kind": "registry", "source": env.p("teamreg"),
-                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
+                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null},
                 {"name": "flakes", "kind": "dir", "source": env.p("flakes"),
-                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
+                 "origin": "NIXP_LAYERS", "flakes": 1, "status": "ok", "error": null, "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null},
             ],
             "fallback": true,
         })
@@ -562,7 +562,12 @@ fn malformed_registry_fails_when_asked_and_shows_invalid() {
              then nix's registries (flag > user > system > global)\n"
         )
     );
-    assert_eq!(r.stderr, format!("warning: layer 'R': {syntax}\n"));
+    assert_eq!(
+        r.stderr,
+        format!(
+            "warning: layer 'R': {syntax}; ids no layer above it holds stop there, with an error (mark it optional to skip it)\n"
+        )
+    );
 
     let r = env.nixp(&["layers", "--json"]);
     r.ok();
@@ -570,7 +575,7 @@ fn malformed_registry_fails_when_asked_and_shows_invalid() {
     assert_eq!(
         v["layers"][1],
         json!({"name": "R", "kind": "registry", "source": bad, "origin": user(&env),
-               "flakes": null, "status": "invalid", "error": syntax, "ids": [], "explicit": false, "cache_age": null, "last_error": null})
+               "flakes": null, "status": "invalid", "error": syntax, "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null})
     );
 }
 
@@ -817,14 +822,14 @@ fn layers_json_shape() {
         json!({
             "layers": [
                 {"name": "A", "kind": "dir", "source": env.p("a"), "origin": origin,
-                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null},
                 {"name": "R", "kind": "registry", "source": env.p("team.json"), "origin": origin,
-                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null},
                 {"name": "M", "kind": "dir", "source": env.p("missing"), "origin": origin,
                  "flakes": null, "status": "missing",
-                 "error": format!("'{}' does not exist", env.p("missing")), "ids": [], "explicit": false, "cache_age": null, "last_error": null},
+                 "error": format!("'{}' does not exist", env.p("missing")), "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null},
                 {"name": "S", "kind": "dir", "source": env.p("a"), "origin": env.p("system.json"),
-                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "cache_age": null, "last_error": null},
+                 "flakes": 2, "status": "ok", "error": null, "ids": [], "explicit": false, "optional": false, "cache_age": null, "last_error": null},
             ],
             "fallback": false,
         })

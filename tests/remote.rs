@@ -5,15 +5,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-fn git(env: &Env, dir: &str, args: &[&str]) {
-    let out = run(env
-        .sandboxed("git")
-        .current_dir(env.path(dir))
-        .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
-        .args(args));
-    assert_eq!(out.code, 0, "git {args:?}: {out:#?}");
-}
-
 #[test]
 fn a_git_collection_and_its_branches() {
     let Some(env) = real_nix_env() else {
@@ -21,13 +12,13 @@ fn a_git_collection_and_its_branches() {
     };
     env.real_flake("repo/foo", &[("MAIN_PKG", "foo-main", "from-main")]);
     env.write("repo/README", "not a flake\n");
-    git(&env, "repo", &["init", "-q", "-b", "main"]);
-    git(&env, "repo", &["add", "-A"]);
-    git(&env, "repo", &["commit", "-qm", "main"]);
-    git(&env, "repo", &["checkout", "-qb", "other-branch"]);
+    env.git("repo", &["init", "-q", "-b", "main"]);
+    env.git("repo", &["add", "-A"]);
+    env.git("repo", &["commit", "-qm", "main"]);
+    env.git("repo", &["checkout", "-qb", "other-branch"]);
     env.real_flake("repo/foo", &[("MAIN_PKG", "foo-main", "from-other-branch")]);
-    git(&env, "repo", &["commit", "-qam", "other"]);
-    git(&env, "repo", &["checkout", "-q", "main"]);
+    env.git("repo", &["commit", "-qam", "other"]);
+    env.git("repo", &["checkout", "-q", "main"]);
     let source = format!("git+file://{}", env.p("repo"));
     env.config(json!({"layers": [{"name": "C", "collection": source}]}));
 
@@ -59,35 +50,45 @@ fn a_git_collection_and_its_branches() {
     assert_eq!(v["layers"][0]["last_error"], serde_json::Value::Null);
 }
 
-/// `python3 -m http.server` on 127.0.0.1, stopped when dropped.
+/// `python3 -m http.server` on 127.0.0.1, on a port it chooses itself
+/// (a port chosen here and handed over could be taken in between by a
+/// concurrent test), stopped when dropped.
 struct Server {
     child: std::process::Child,
     port: u16,
 }
 
 impl Server {
-    fn start(dir: &std::path::Path, port: u16) -> Server {
-        let child = std::process::Command::new("python3")
+    fn start(dir: &std::path::Path) -> Server {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
             .args([
+                "-u",
                 "-m",
                 "http.server",
-                &port.to_string(),
+                "0",
                 "--bind",
                 "127.0.0.1",
                 "--directory",
             ])
             .arg(dir)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the test server did not start");
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the test server said: {line:?}"));
+        Server { child, port }
     }
 }
 
@@ -126,8 +127,7 @@ fn a_registry_by_url_is_cached_and_survives_its_server() {
         return;
     };
     env.write("www/registry.json", &registry("/first"));
-    let port = free_port();
-    let server = Server::start(&env.path("www"), port);
+    let server = Server::start(&env.path("www"));
     let url = format!("http://127.0.0.1:{}/registry.json", server.port);
     env.config(json!({"layers": [{"name": "team", "registry": url}]}));
     assert_resolves(&env, "path:/first\n");

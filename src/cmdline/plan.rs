@@ -96,19 +96,32 @@ impl Plan {
         {
             s.push_str(&r.explain(fallback));
         }
-        for (dir, id, r) in &self.line.overrides {
-            s.push_str(&format!(
-                "input '{id}' of flake '{}' -> {r} (--override-flake)\n",
-                dir.display()
-            ));
+        for (whose, _, r) in &self.line.overrides {
+            s.push_str(&format!("{whose} -> {r} (--override-flake)\n"));
         }
         s
     }
 }
 
 /// The `--override-flake` pairs one flake (or profile) needs, or why it
-/// cannot have them.
-type Overrides = (PathBuf, Result<Vec<(String, String)>, String>);
+/// cannot have them: (for whom, as `describe` names it; the pairs).
+type Overrides = (Whose, Result<Vec<(String, String)>, String>);
+
+/// What an override is for.
+#[derive(Clone)]
+enum Whose {
+    Flake(PathBuf),
+    Profile(PathBuf),
+}
+
+impl Whose {
+    fn of(&self, id: &str) -> String {
+        match self {
+            Whose::Flake(d) => format!("input '{id}' of flake '{}'", d.display()),
+            Whose::Profile(p) => format!("'{id}', which profile '{}' upgrades from", p.display()),
+        }
+    }
+}
 
 /// A command line after resolution.
 #[derive(Default)]
@@ -119,9 +132,10 @@ pub struct Rewritten {
     pub resolutions: Vec<Resolution>,
     /// Why the command line cannot be run (each an `error:` line).
     pub errors: Vec<String>,
-    /// `--override-flake` pairs added for private inputs of local flakes:
-    /// (flake directory, reference, target).
-    pub overrides: Vec<(PathBuf, String, String)>,
+    /// `--override-flake` pairs added for private inputs of local flakes
+    /// (and the elements of a profile upgraded): (what it is for, for
+    /// people; reference; target).
+    pub overrides: Vec<(String, String, String)>,
 }
 
 /// Reads `args` with `schema` and resolves the references in it against
@@ -188,21 +202,24 @@ pub fn rewrite_line(
         let mut pairs: Vec<Overrides> = dirs
             .into_iter()
             .map(|dir| {
-                let p = stack.input_overrides(&dir).map_err(|e| e.to_string());
-                (dir, p)
+                let relock = |input: &str| reading.relock.covers(input);
+                let p = stack
+                    .input_overrides_relocking(&dir, &relock)
+                    .map_err(|e| e.to_string());
+                (Whose::Flake(dir), p)
             })
             .collect();
         if reading.command == ["profile", "upgrade"] {
             pairs.extend(profile_overrides(stack, &reading));
         }
-        for (dir, p) in pairs {
+        for (whose, p) in pairs {
             match p {
                 Ok(p) => {
                     for (from, r) in p {
                         if !given.contains(&id_of(&from))
                             && !out.overrides.iter().any(|o| o.1 == from)
                         {
-                            out.overrides.push((dir.clone(), from, r));
+                            out.overrides.push((whose.of(&from), from, r));
                         }
                     }
                 }
@@ -281,10 +298,7 @@ fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<S
 
 /// `nix profile upgrade` resolves each element's original reference again:
 /// the private ones among them, as overrides.
-fn profile_overrides(
-    stack: &Stack,
-    reading: &Reading,
-) -> Vec<Overrides> {
+fn profile_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
     let Some(profile) = crate::nix::profile::path(reading.profile.as_deref()) else {
         return vec![];
     };
@@ -306,7 +320,7 @@ fn profile_overrides(
             )),
             Ok(o) => Ok(rewritten.then_some((r, o.output)).into_iter().collect()),
         };
-        pairs.push((profile.clone(), pair));
+        pairs.push((Whose::Profile(profile.clone()), pair));
     }
     pairs
 }

@@ -94,12 +94,35 @@ pub struct Reading {
     pub profile: Option<String>,
     /// Whether the command takes `--no-write-lock-file`.
     pub no_write_lock_file: bool,
+    /// The inputs whose locks the command makes nix compute anew.
+    pub relock: Relock,
     /// The positional words of a `nix registry` command (registry entries,
     /// never rewritten): their indices.
     pub registry_words: Vec<usize>,
     /// `--refresh` (or `--option tarball-ttl 0`): nix fetches anew.
     pub refresh: bool,
     pub stop: Stop,
+}
+
+/// Which locked inputs of the flakes it names a command makes nix lock
+/// anew: `--recreate-lock-file` and `nix flake update` every one,
+/// `--update-input NAME` and `nix flake update NAME` (2.19+) those named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Relock {
+    All,
+    Inputs(Vec<String>),
+}
+
+impl Relock {
+    /// Whether the lock of the input at `path` (`a/b`) is made anew.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Relock::All => true,
+            Relock::Inputs(names) => names
+                .iter()
+                .any(|n| path == n || path.starts_with(&format!("{n}/"))),
+        }
+    }
 }
 
 /// A word of the command line, or a piece of a short-flag cluster.
@@ -161,6 +184,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut command_end = 0;
     let mut system = None;
     let mut profile = None;
+    let mut relock: Vec<String> = vec![];
+    let mut relock_all = false;
     let mut registry_words = vec![];
     let mut refresh = false;
     while let Some(tok) = queue.pop_front() {
@@ -210,6 +235,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                 ("profile", [p]) => profile = Some(p.clone()),
                 ("option", [k, s]) if k == "system" => system = Some(s.clone()),
                 ("refresh", []) => refresh = true,
+                ("update-input", [i]) => relock.push(i.clone()),
+                ("recreate-lock-file", []) => relock_all = true,
                 ("tarball-ttl", [v]) if v == "0" => refresh = true,
                 ("option", [k, v]) if k == "tarball-ttl" && v == "0" => refresh = true,
                 _ => {}
@@ -242,6 +269,10 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             && let Some(index) = tok.index
         {
             registry_words.push(index);
+        }
+        // `nix flake update INPUTS...` (2.19+) names the inputs it relocks.
+        if label == "inputs" {
+            relock.push(tok.text.clone());
         }
         if let Some((_, pos)) = REF_LABELS.iter().find(|(l, _)| *l == label)
             && let Some(index) = tok.index
@@ -280,6 +311,12 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         && find_flag(root, &subs, "--override-flake").is_some();
     let no_write_lock_file =
         override_flake && find_flag(root, &subs, "--no-write-lock-file").is_some();
+    // `nix flake update` relocks every input, or (2.19+) those it names.
+    let updates_all = names.len() == 2 && names[0] == "flake" && names[1] == "update";
+    let relock = match (relock_all || (updates_all && relock.is_empty()), relock) {
+        (true, _) => Relock::All,
+        (false, inputs) => Relock::Inputs(inputs),
+    };
     Reading {
         slots,
         command: names,
@@ -289,6 +326,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         system,
         profile,
         no_write_lock_file,
+        relock,
         registry_words,
         refresh,
         stop,

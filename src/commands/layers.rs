@@ -72,6 +72,7 @@ struct Row {
     error: Option<String>,
     claims: Vec<String>,
     explicit: bool,
+    optional: bool,
     /// A remote layer's cache: its age in seconds, and the last failed fetch.
     cache: Option<crate::layer::CacheInfo>,
 }
@@ -91,6 +92,7 @@ fn survey(layer: &Layer) -> Row {
         error,
         claims: layer.claims.patterns().to_vec(),
         explicit: layer.explicit,
+        optional: layer.optional,
         cache: layer.source.remote().map(|r| r.cache_info()),
     }
 }
@@ -116,6 +118,7 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
                     "error": r.error,
                     "ids": r.claims,
                     "explicit": r.explicit,
+                    "optional": r.optional,
                     "cache_age": r.cache.as_ref().and_then(|c| c.age),
                     "last_error": r.cache.as_ref().and_then(|c| c.last_error.clone()),
                 })
@@ -148,7 +151,7 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
                     format!("{} ({age}{failed})", r.status.as_str())
                 }
                 None => r.status.as_str().into(),
-            },
+            } + if r.optional { ", optional" } else { "" },
             r.source.clone(),
         ]);
     }
@@ -166,7 +169,13 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
             crate::message::warning(format_args!("layer '{}': last fetch failed: {e}", r.name));
         }
         if let Some(e) = &r.error {
-            crate::message::warning(format_args!("layer '{}': {e}", r.name));
+            let then = match r.optional {
+                true => "it is optional: lookups skip it",
+                false => {
+                    "ids no layer above it holds stop there, with an error (mark it optional to skip it)"
+                }
+            };
+            crate::message::warning(format_args!("layer '{}': {e}; {then}", r.name));
         }
     }
     Ok(exit::OK)

@@ -229,4 +229,5 @@ fn evaluates(nix: &Nix, m: &Member) -> Result<(), String> {
         .arg(&m.url)
         .stdout()
         .map(|_| ())
+        .map_err(String::from)
 }

@@ -172,6 +172,12 @@ pub trait Source: Send + Sync {
     fn location(&self) -> String;
     /// One round of lookup for `input` (its `dir` is the stack's business).
     fn lookup(&self, input: &Indirect) -> Lookup;
+    /// The answer `lookup` would give, from what is at hand: `None` when
+    /// that needs the network (a remote layer not fetched, or out of
+    /// date). For the cheap checks, which must never wait on a fetch.
+    fn peek(&self, input: &Indirect) -> Option<Lookup> {
+        Some(self.lookup(input))
+    }
     /// Every id the layer holds; reads the whole source. A source that
     /// cannot be read in full is unavailable (`Invalid` when malformed).
     fn list(&self) -> Result<Listing, Unavailable>;
@@ -187,12 +193,13 @@ pub trait Source: Send + Sync {
 impl Layer {
     /// Whether the layer has anything to say about `input`'s id or this
     /// very reference (holds it, defines it, or fails on it), or might
-    /// have (its source cannot answer, and it is not optional): a cheap
-    /// check that decides whether nixp must answer for a word at all.
+    /// have (its source cannot answer and it is not optional, or only a
+    /// fetch could tell): a cheap check, never waiting on the network,
+    /// that decides whether nixp must answer for a word at all.
     pub fn knows(&self, input: &Indirect) -> bool {
-        match self.source.lookup(input) {
-            Ok(Answer::Absent) => false,
-            Err(LookupFailure::Unavailable(_)) => !self.optional,
+        match self.source.peek(input) {
+            Some(Ok(Answer::Absent)) => false,
+            Some(Err(LookupFailure::Unavailable(_))) => !self.optional,
             _ => true,
         }
     }

@@ -5,8 +5,14 @@
 //! `$XDG_CACHE_HOME/nixp/remote/`, refreshed when older than nix's
 //! `tarball-ttl` (default 3600 s) or on `nixp layers refresh`.
 //!
-//! Faults: when a fetch fails, a cached copy is used with a warning that
-//! says how old it is; with none, the layer is skipped with a warning. A
+//! A collection's ids are listed from its default branch; `id/BRANCH` (or
+//! `id/REV`) for an id not there lists that branch (or commit) too, so an
+//! id that lives only on a branch is the collection's, not nix's.
+//!
+//! Faults: the cache holds only what was fetched and checked, never a
+//! failure. When a fetch fails, a cached copy is used with a warning that
+//! says how old it is; with none, the layer cannot answer (and stops the
+//! ids below it, unless it is optional). The next run fetches again. A
 //! failed or corrupt fetch never replaces a good cache (the new data is
 //! checked first, then written atomically).
 
@@ -17,17 +23,22 @@ use super::{
 use crate::cache::{age_text, now};
 use crate::flake::reference::Indirect;
 use crate::layer::target::Target;
-use crate::nix::Lazy;
 use crate::nix::settings::tarball_ttl;
+use crate::nix::{Failure, Lazy};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// What a remote layer learnt from its last successful fetch.
+/// What a remote layer learnt from a successful fetch.
 #[derive(Serialize, Deserialize, Clone)]
 struct RemoteCache {
     source: String,
+    /// The branch or commit listed (a collection's `ref=..`/`rev=..`);
+    /// `None` for the source as configured.
+    #[serde(default)]
+    at: Option<String>,
     /// When the data was fetched (seconds since the epoch).
     fetched: u64,
     /// A registry's text, or a collection's ids.
@@ -35,23 +46,20 @@ struct RemoteCache {
     registry: Option<String>,
     #[serde(default)]
     ids: Option<Vec<String>>,
-    /// The last failed fetch, if it came after `fetched`, and when it was:
-    /// nix is not asked again before the TTL has passed since.
+    /// nix said the branch or commit `at` does not exist.
     #[serde(default)]
-    last_error: Option<String>,
-    #[serde(default)]
-    error_at: Option<u64>,
+    missing: bool,
 }
 
 impl RemoteCache {
-    fn empty(source: &str) -> RemoteCache {
+    fn new(source: &str, at: Option<&str>) -> RemoteCache {
         RemoteCache {
             source: source.to_string(),
-            fetched: 0,
+            at: at.map(str::to_string),
+            fetched: now(),
             registry: None,
             ids: None,
-            last_error: None,
-            error_at: None,
+            missing: false,
         }
     }
 }
@@ -61,22 +69,43 @@ enum Loaded {
     Collection(Vec<String>),
 }
 
+/// A collection's ids on one branch or commit: `None` when there is no
+/// such branch or commit.
+type Branch = Result<Option<Arc<Vec<String>>>, LookupFailure>;
+
 pub struct RemoteLayer {
     name: String,
     kind: LayerKind,
     source: String,
     /// A collection's source as nix input attributes.
     base: Option<Target>,
+    /// `$XDG_CACHE_HOME/nixp/remote`, when there is a home.
     cache: Option<PathBuf>,
     nix: Arc<Lazy>,
     loaded: OnceLock<Result<Loaded, LookupFailure>>,
+    /// Branch listings asked for in this run.
+    branches: Mutex<BTreeMap<String, Branch>>,
+    /// Why this run's fetch failed, when a stale copy answers instead.
+    refresh_error: OnceLock<String>,
 }
 
-/// The age and last error of a remote layer's cache, for `nixp layers`.
+/// The age of a remote layer's cache and why this run could not refresh
+/// it, for `nixp layers`.
 pub struct CacheInfo {
     pub age: Option<u64>,
     pub last_error: Option<String>,
 }
+
+/// Words in nix's error that say a branch or commit does not exist (git's
+/// and the forges' own words), as opposed to a fetch that failed.
+const NO_SUCH_REF: [&str; 6] = [
+    "unknown revision",
+    "couldn't find remote ref",
+    "not a valid ref",
+    "Cannot find Git revision",
+    "HTTP error 404",
+    "HTTP error 422",
+];
 
 /// Whether a registry source names a URL rather than a file.
 pub fn is_url(source: &str) -> bool {
@@ -131,7 +160,6 @@ impl RemoteLayer {
         cache_dir: Option<&Path>,
         nix: Arc<Lazy>,
     ) -> RemoteLayer {
-        let h = crate::hash::hex([kind.as_str(), source]);
         RemoteLayer {
             name: name.to_string(),
             kind,
@@ -139,23 +167,42 @@ impl RemoteLayer {
             base: (kind == LayerKind::Collection)
                 .then(|| collection_target(source).ok())
                 .flatten(),
-            cache: cache_dir.map(|d| d.join("remote").join(format!("{kind}-{h}.json"))),
+            cache: cache_dir.map(|d| d.join("remote")),
             nix,
             loaded: OnceLock::new(),
+            branches: Mutex::default(),
+            refresh_error: OnceLock::new(),
         }
     }
 
-    fn read_cache(&self) -> Option<RemoteCache> {
-        let text = std::fs::read(self.cache.as_ref()?).ok()?;
+    /// The cache file for the source (`at`: a branch or commit of it).
+    fn cache_file(&self, at: Option<&str>) -> Option<PathBuf> {
+        let kind = self.kind.as_str();
+        let h = match at {
+            None => crate::hash::hex([kind, &self.source]),
+            Some(at) => crate::hash::hex([kind, &self.source, at]),
+        };
+        Some(self.cache.as_ref()?.join(format!("{kind}-{h}.json")))
+    }
+
+    fn read_cache(&self, at: Option<&str>) -> Option<RemoteCache> {
+        let text = std::fs::read(self.cache_file(at)?).ok()?;
         let c: RemoteCache = serde_json::from_slice(&text).ok()?;
-        (c.source == self.source).then_some(c)
+        (c.source == self.source && c.at.as_deref() == at).then_some(c)
     }
 
     fn write_cache(&self, c: &RemoteCache) {
-        if let (Some(path), Ok(text)) = (&self.cache, serde_json::to_vec_pretty(c)) {
+        if let (Some(path), Ok(text)) = (
+            self.cache_file(c.at.as_deref()),
+            serde_json::to_vec_pretty(c),
+        ) {
             // A cache that cannot be written costs a fetch next time.
-            let _ = crate::atomic::write(path, &text);
+            let _ = crate::atomic::write(&path, &text);
         }
+    }
+
+    fn fresh(c: &RemoteCache) -> bool {
+        now().saturating_sub(c.fetched) < tarball_ttl()
     }
 
     fn loaded(&self) -> Result<&Loaded, LookupFailure> {
@@ -168,65 +215,39 @@ impl RemoteLayer {
     /// The layer's data: the cache while it is fresh, else a fetch (or the
     /// stale cache, with a warning, when the fetch fails).
     fn load(&self) -> Result<Loaded, LookupFailure> {
-        let cached = self.read_cache();
-        let now = now();
-        let ttl = tarball_ttl();
-        let recent = |t: u64| now.saturating_sub(t) < ttl;
-        if let Some(c) = &cached {
-            if recent(c.fetched)
-                && let Ok(l) = self.cached_data(c)
-            {
-                return Ok(l);
-            }
-            // A fetch failed within the TTL: offline, do not wait on nix again.
-            if c.error_at.is_some_and(recent) {
-                let e = c.last_error.clone().unwrap_or_default();
-                return self.stale(c, &e, now);
-            }
+        let cached = self.read_cache(None);
+        if let Some(c) = &cached
+            && Self::fresh(c)
+            && let Ok(l) = self.cached_data(c)
+        {
+            return Ok(l);
         }
-        match self.fetch_and_store(cached, false, now) {
-            Ok(loaded) => Ok(loaded),
-            Err(failed) => self.stale(&failed.1, &failed.0, now),
-        }
-    }
-
-    /// Fetches, and stores what was fetched, or the failure beside the
-    /// data the cache already had.
-    fn fetch_and_store(
-        &self,
-        cached: Option<RemoteCache>,
-        force: bool,
-        now: u64,
-    ) -> Result<Loaded, Box<(String, RemoteCache)>> {
-        let fetched = self.fetch(force).and_then(|mut fresh| {
-            fresh.fetched = now;
-            let loaded = self.cached_data(&fresh)?;
-            self.write_cache(&fresh);
-            Ok(loaded)
-        });
-        fetched.map_err(|e| {
-            let mut c = cached.unwrap_or_else(|| RemoteCache::empty(&self.source));
-            c.last_error = Some(e.clone());
-            c.error_at = Some(now);
-            self.write_cache(&c);
-            Box::new((e, c))
-        })
-    }
-
-    /// The cached copy after a failed fetch, with a warning; or, with none,
-    /// the layer is unavailable.
-    fn stale(&self, c: &RemoteCache, e: &str, now: u64) -> Result<Loaded, LookupFailure> {
-        match self.cached_data(c) {
-            Ok(l) => {
-                crate::message::warning(format_args!(
-                    "layer '{}': cannot refresh '{}' ({e}); using the copy fetched {} ago",
-                    self.name,
-                    self.source,
-                    age_text(now.saturating_sub(c.fetched))
-                ));
-                Ok(l)
+        let fetched = self
+            .fetch(&self.source, false)
+            .and_then(|c| self.cached_data(&c).map(|l| (c, l)));
+        match fetched {
+            Ok((c, loaded)) => {
+                self.write_cache(&c);
+                Ok(loaded)
             }
-            Err(_) => Err(self.unavailable(format!("cannot fetch '{}': {e}", self.source))),
+            Err(e) => {
+                let stale = cached
+                    .as_ref()
+                    .and_then(|c| Some((c, self.cached_data(c).ok()?)));
+                match stale {
+                    Some((c, loaded)) => {
+                        crate::message::warning(format_args!(
+                            "layer '{}': cannot refresh '{}' ({e}); using the copy fetched {} ago",
+                            self.name,
+                            self.source,
+                            age_text(now().saturating_sub(c.fetched))
+                        ));
+                        let _ = self.refresh_error.set(e);
+                        Ok(loaded)
+                    }
+                    None => Err(self.unavailable(format!("cannot fetch '{}': {e}", self.source))),
+                }
+            }
         }
     }
 
@@ -247,9 +268,20 @@ impl RemoteLayer {
         }
     }
 
-    /// Asks nix to fetch the source, and checks what it got.
-    fn fetch(&self, force: bool) -> Result<RemoteCache, String> {
-        let mut call = self.nix.get()?.call();
+    /// Asks nix to fetch `url` (the source, or a branch of a collection),
+    /// and checks what it got.
+    fn fetch(&self, url: &str, force: bool) -> Result<RemoteCache, String> {
+        self.fetch_or_why(url, force).map_err(String::from)
+    }
+
+    /// `fetch`, with all nix printed when it failed.
+    fn fetch_or_why(&self, url: &str, force: bool) -> Result<RemoteCache, crate::nix::Failure> {
+        let failed = |message: String| crate::nix::Failure {
+            message,
+            stderr: String::new(),
+        };
+        let at = (url != self.source).then_some(url);
+        let mut call = self.nix.get().map_err(failed)?.call();
         match self.kind {
             LayerKind::Collection => {
                 call = call.args(["flake", "prefetch", "--json"]);
@@ -264,48 +296,135 @@ impl RemoteLayer {
                 }
             }
         }
-        let stdout = call.arg(&self.source).stdout()?;
-        let v: Value = serde_json::from_slice(&stdout).map_err(|e| format!("nix's answer: {e}"))?;
+        let stdout = call.arg(url).stdout()?;
+        let v: Value =
+            serde_json::from_slice(&stdout).map_err(|e| failed(format!("nix's answer: {e}")))?;
         let store_path = v
             .get("storePath")
             .and_then(Value::as_str)
-            .ok_or("nix's answer has no storePath")?;
-        let mut c = RemoteCache::empty(&self.source);
+            .ok_or_else(|| failed("nix's answer has no storePath".into()))?;
+        let mut c = RemoteCache::new(&self.source, at);
         if self.kind == LayerKind::Collection {
             // The fetched tree is a directory of flakes, as a `dir` layer's.
             let listing = super::DirLayer::new(store_path.into())
                 .list()
-                .map_err(|u| u.message)?;
+                .map_err(|u| failed(u.message))?;
             let mut ids: Vec<String> = listing.ids().map(str::to_string).collect();
             ids.sort();
             c.ids = Some(ids);
         } else {
             // Checked (by `cached_data`) before it can replace a good cache.
             let bytes = std::fs::read(store_path)
-                .map_err(|e| format!("cannot read '{store_path}': {e}"))?;
+                .map_err(|e| failed(format!("cannot read '{store_path}': {e}")))?;
             c.registry = Some(
-                String::from_utf8(bytes).map_err(|_| "the registry is not UTF-8".to_string())?,
+                String::from_utf8(bytes).map_err(|_| failed("the registry is not UTF-8".into()))?,
             );
         }
         Ok(c)
     }
 
-    /// Fetches now, whatever the cache's age (`nixp layers refresh`).
-    pub fn refresh(&self) -> Result<(), String> {
-        self.fetch_and_store(self.read_cache(), true, now())
-            .map(|_| ())
-            .map_err(|failed| failed.0)
+    /// The ids on the branch or commit `input` names of a collection,
+    /// fetched once per TTL; `None` when nix says there is no such branch
+    /// or commit.
+    fn branch(&self, base: &Target, input: &Indirect) -> Branch {
+        let target = base
+            .clone()
+            .apply_overrides(input.reference.as_deref(), input.rev.as_deref())
+            .map_err(|e| {
+                LookupFailure::Error(LookupError(format!("layer '{}': {e}", self.name)))
+            })?;
+        let url = target
+            .render(None)
+            .map_err(|e| LookupFailure::Error(LookupError(e)))?;
+        let mut memo = self
+            .branches
+            .lock()
+            .map_err(|_| self.unavailable("a thread failed".into()))?;
+        if let Some(b) = memo.get(&url) {
+            return b.clone();
+        }
+        let cached = self.read_cache(Some(&url));
+        let answer = match &cached {
+            Some(c) if Self::fresh(c) => Ok(c.ids.clone().map(Arc::new)),
+            _ => match self.fetch_or_why(&url, false) {
+                Ok(c) => {
+                    self.write_cache(&c);
+                    Ok(c.ids.map(Arc::new))
+                }
+                Err(f) if NO_SUCH_REF.iter().any(|w| f.stderr.contains(w)) => {
+                    let mut c = RemoteCache::new(&self.source, Some(&url));
+                    c.missing = true;
+                    self.write_cache(&c);
+                    Ok(None)
+                }
+                Err(Failure { message: e, .. }) => match cached {
+                    Some(c) => {
+                        crate::message::warning(format_args!(
+                            "layer '{}': cannot refresh '{url}' ({e}); using the copy fetched {} ago",
+                            self.name,
+                            age_text(now().saturating_sub(c.fetched))
+                        ));
+                        Ok(c.ids.map(Arc::new))
+                    }
+                    None => Err(self.unavailable(format!("cannot fetch '{url}': {e}"))),
+                },
+            },
+        };
+        memo.insert(url, answer.clone());
+        answer
     }
 
+    /// Fetches now, whatever the cache's age (`nixp layers refresh`).
+    pub fn refresh(&self) -> Result<(), String> {
+        let c = self.fetch(&self.source, true)?;
+        self.cached_data(&c)?;
+        self.write_cache(&c);
+        Ok(())
+    }
+
+    /// The cache's age, and why this run could not refresh it (asks the
+    /// layer first, so that a stale copy is fetched again).
     pub fn cache_info(&self) -> CacheInfo {
-        let c = self.read_cache();
+        let _ = self.loaded();
         CacheInfo {
-            age: c
-                .as_ref()
+            age: self
+                .read_cache(None)
                 .filter(|c| c.registry.is_some() || c.ids.is_some())
                 .map(|c| now().saturating_sub(c.fetched)),
-            last_error: c.and_then(|c| c.last_error),
+            last_error: self.refresh_error.get().cloned(),
         }
+    }
+
+    /// A collection's answer for `input` whose id `ids` holds or not.
+    fn collection_answer(&self, ids: &[String], input: &Indirect) -> Lookup {
+        let base = self.base.clone().ok_or_else(|| {
+            LookupFailure::Error(LookupError(format!(
+                "'{}' is not a collection source",
+                self.source
+            )))
+        })?;
+        let on_branch = input.reference.is_some() || input.rev.is_some();
+        if ids.binary_search(&input.id).is_err() {
+            // Not on the default branch: on the one named, perhaps.
+            let held = on_branch
+                && self
+                    .branch(&base, input)?
+                    .is_some_and(|b| b.binary_search(&input.id).is_ok());
+            if !held {
+                return Ok(Answer::Absent);
+            }
+        }
+        // A ref or rev picks that branch or commit of the collection.
+        let target = base
+            .apply_overrides(input.reference.as_deref(), input.rev.as_deref())
+            .map_err(|e| {
+                LookupFailure::Error(LookupError(format!("layer '{}': {e}", self.name)))
+            })?;
+        Ok(Answer::Holds {
+            target,
+            dir: Some(input.id.clone()),
+            detail: format!("{}/{}/flake.nix exists", self.source, input.id),
+        })
     }
 }
 
@@ -321,28 +440,32 @@ impl Source for RemoteLayer {
     fn lookup(&self, input: &Indirect) -> Lookup {
         match self.loaded()? {
             Loaded::Registry(r) => r.lookup(input),
-            Loaded::Collection(ids) => {
-                if ids.binary_search(&input.id).is_err() {
-                    return Ok(Answer::Absent);
+            Loaded::Collection(ids) => self.collection_answer(ids, input),
+        }
+    }
+
+    fn peek(&self, input: &Indirect) -> Option<Lookup> {
+        if let Some(loaded) = self.loaded.get() {
+            return match (loaded, input.reference.is_some() || input.rev.is_some()) {
+                (Ok(Loaded::Registry(r)), _) => Some(r.lookup(input)),
+                // A branch may need a fetch.
+                (Ok(Loaded::Collection(ids)), true) if ids.binary_search(&input.id).is_err() => {
+                    None
                 }
-                let base = self.base.clone().ok_or_else(|| {
-                    LookupFailure::Error(LookupError(format!(
-                        "'{}' is not a collection source",
-                        self.source
-                    )))
-                })?;
-                // A ref or rev picks that branch or commit of the collection.
-                let target = base
-                    .apply_overrides(input.reference.as_deref(), input.rev.as_deref())
-                    .map_err(|e| {
-                        LookupFailure::Error(LookupError(format!("layer '{}': {e}", self.name)))
-                    })?;
-                Ok(Answer::Holds {
-                    target,
-                    dir: Some(input.id.clone()),
-                    detail: format!("{}/{}/flake.nix exists", self.source, input.id),
-                })
+                (Ok(Loaded::Collection(ids)), _) => Some(self.collection_answer(ids, input)),
+                (Err(e), _) => Some(Err(e.clone())),
+            };
+        }
+        // The cache while it is fresh; an older one may be out of date.
+        let cached = self.read_cache(None).filter(Self::fresh)?;
+        let data = self.cached_data(&cached).ok()?;
+        match data {
+            Loaded::Registry(r) => Some(r.lookup(input)),
+            Loaded::Collection(ids) if ids.binary_search(&input.id).is_ok() => {
+                Some(self.collection_answer(&ids, input))
             }
+            Loaded::Collection(_) if input.reference.is_some() || input.rev.is_some() => None,
+            Loaded::Collection(_) => Some(Ok(Answer::Absent)),
         }
     }
 

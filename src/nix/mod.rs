@@ -185,11 +185,17 @@ impl Call {
             .map_err(|e| format!("cannot run nix '{program}': {e}"))
     }
 
-    /// Runs nix; its stdout when it succeeds, else the cause it printed.
-    pub fn stdout(self) -> std::result::Result<Vec<u8>, String> {
-        let out = self.output()?;
+    /// Runs nix; its stdout when it succeeds, else what it printed.
+    pub fn stdout(self) -> std::result::Result<Vec<u8>, Failure> {
+        let out = self.output().map_err(|message| Failure {
+            message,
+            stderr: String::new(),
+        })?;
         if !out.status.success() {
-            return Err(error_line(&out.stderr));
+            return Err(Failure {
+                message: error_line(&out.stderr),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
         }
         Ok(out.stdout)
     }
@@ -200,6 +206,19 @@ impl Call {
         let out = self.output().ok()?;
         out.status.success().then_some(())?;
         serde_json::from_slice(&out.stdout).ok()
+    }
+}
+
+/// A nix call that failed: the cause nix gave, and all it printed.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub stderr: String,
+}
+
+impl From<Failure> for String {
+    fn from(f: Failure) -> String {
+        f.message
     }
 }
 

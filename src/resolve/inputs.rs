@@ -72,6 +72,17 @@ impl Stack {
     /// reference keeps its ref/rev, so nix matches it exactly and carries
     /// nothing onto TARGET. References no layer answers for are left to nix.
     pub fn input_overrides(&self, flake_dir: &Path) -> Result<Vec<(String, String)>, Error> {
+        self.input_overrides_relocking(flake_dir, &|_| false)
+    }
+
+    /// `input_overrides`, for a command that makes nix lock anew the inputs
+    /// of `flake_dir` for which `relocked` holds (`--update-input NAME`,
+    /// `nix flake update`): their locks are what the command replaces.
+    pub fn input_overrides_relocking(
+        &self,
+        flake_dir: &Path,
+        relocked: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, Error> {
         let mut out: Vec<(String, String)> = vec![];
         let mut seen: Vec<PathBuf> = vec![];
         let mut todo = vec![flake_dir.to_path_buf()];
@@ -98,7 +109,9 @@ impl Stack {
                     }
                 }
                 for l in &inputs.locked {
-                    self.check_lock(&dir, l, &out)?;
+                    if !(dir == flake_dir && relocked(&l.input)) {
+                        self.check_lock(&dir, l, &out)?;
+                    }
                 }
                 seen.push(dir);
             }

@@ -181,6 +181,21 @@ impl Env {
         p
     }
 
+    /// A stub `nix` (as `stub_nix`) that answers `nix __dump-cli` with
+    /// `dump` (nix's own format: `{"args": COMMAND-TREE}`), for the
+    /// command-line schema of a nix version that cannot run here.
+    pub fn stub_nix_dumping(&self, dump: &serde_json::Value) -> PathBuf {
+        let file = self.write("nix-dump.json", &dump.to_string());
+        let log = self.p("nix-argv");
+        let script = format!(
+            "#!/bin/sh\ncase \"$1\" in __dump-cli) cat '{}'; exit 0;; __dump-*|config|show-config|--extra-experimental-features) exit 1;; esac\n: > '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\necho stub-nix\n",
+            file.display()
+        );
+        let p = self.write("bin/nix", &script);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
     /// How many times the stub was asked for a schema dump.
     pub fn nix_dumps(&self) -> usize {
         std::fs::read_to_string(self.path("nix-dumps")).map_or(0, |s| s.lines().count())
@@ -316,6 +331,16 @@ impl Env {
         );
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
         wrapper
+    }
+
+    /// Runs git in `dir` (below the sandbox), as a test author.
+    pub fn git(&self, dir: &str, args: &[&str]) {
+        let out = run(self
+            .sandboxed("git")
+            .current_dir(self.path(dir))
+            .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+            .args(args));
+        assert_eq!(out.code, 0, "git {args:?}: {out:#?}");
     }
 
     /// Builds `reference` with the real nix and returns the `out` path.

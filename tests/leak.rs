@@ -1,0 +1,343 @@
+//! The leak harness: nix's global registry (the `flake-registry` setting)
+//! maps every private id to a look-alike public flake that says "PUBLIC".
+//! Each route by which nix could read a private id runs with the real nix
+//! and must give the private flake, or be refused before nix runs; and no
+//! file under a layer's directory may change.
+#![allow(clippy::unwrap_used, clippy::panic)]
+mod common;
+use common::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A flake whose `says` is `says`, with `inputs` (Nix text) and `says`
+/// computed from them by `expr` (Nix, may use the inputs).
+fn flake(env: &Env, rel: &str, inputs: &str, args: &str, expr: &str) {
+    env.write(
+        &format!("{rel}/flake.nix"),
+        &format!(
+            r##"{{
+  {inputs}
+  outputs = {{ self{args} }}: {{
+    says = {expr};
+    packages.x86_64-linux.default = derivation {{
+      name = "pkg-" + ({expr}); system = "x86_64-linux"; builder = "/bin/sh";
+      args = [ "-c" "/bin/mkdir -p $out/bin && /bin/cp ${{builtins.toFile "says" "#!/bin/sh\necho ${{{expr}}}\n"}} $out/bin/says && /bin/chmod +x $out/bin/says" ];
+    }};
+  }};
+}}
+"##
+        ),
+    );
+}
+
+fn plain(env: &Env, rel: &str, says: &str) {
+    flake(env, rel, "", "", &format!("\"{says}\""));
+}
+
+/// Every file below `dir`, with its size and modification time.
+fn listing(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let md = std::fs::symlink_metadata(e.path()).unwrap();
+            if md.is_dir() {
+                todo.push(e.path());
+            }
+            out.insert(
+                e.path().display().to_string(),
+                (md.len(), md.modified().unwrap()),
+            );
+        }
+    }
+    out
+}
+
+/// The stack: `PKGS` (dir: foo, bar, app, and a private input of app),
+/// `C` (claims `acme-*`, holds acme-x), and the public registry with
+/// look-alikes for foo, bar, acme-x, PKGS and gamma.
+struct Leak {
+    env: Env,
+    layers: Vec<String>,
+}
+
+impl Leak {
+    fn new() -> Option<Leak> {
+        let mut env = real_nix_env()?;
+        for id in ["foo", "bar", "acme-x", "PKGS", "gamma", "app"] {
+            plain(&env, &format!("public/{id}"), &format!("PUBLIC-{id}"));
+        }
+        let flakes: Vec<_> = ["foo", "bar", "acme-x", "PKGS", "gamma", "app"]
+            .iter()
+            .map(|id| json!({"from": {"type": "indirect", "id": id}, "to": {"type": "path", "path": env.p(&format!("public/{id}"))}}))
+            .collect();
+        env.write(
+            "public-registry.json",
+            &json!({"version": 2, "flakes": flakes}).to_string(),
+        );
+        let conf = real_nix_conf(&env.path("public-registry.json"), "");
+        env.set_env("NIX_CONFIG", &conf);
+        plain(&env, "layers/pkgs/foo", "private-foo");
+        plain(&env, "layers/pkgs/bar", "private-bar");
+        flake(
+            &env,
+            "layers/pkgs/app",
+            r#"inputs.foo.url = "foo";"#,
+            ", foo",
+            r#""app+" + foo.says"#,
+        );
+        plain(&env, "layers/claims/acme-x", "private-acme-x");
+        env.write(
+            "layers/claims.json",
+            &json!({"version": 2, "flakes": [{"from": {"type": "indirect", "id": "acme-x"}, "to": {"type": "path", "path": env.p("layers/claims/acme-x")}}]}).to_string(),
+        );
+        env.config(json!({"layers": [
+            {"name": "PKGS", "dir": env.p("layers/pkgs")},
+            {"name": "C", "registry": env.p("layers/claims.json"), "ids": ["acme-*"]},
+        ]}));
+        Some(Leak {
+            layers: vec![env.p("layers")],
+            env,
+        })
+    }
+
+    fn snapshot(&self) -> Vec<BTreeMap<String, (u64, std::time::SystemTime)>> {
+        self.layers.iter().map(|l| listing(Path::new(l))).collect()
+    }
+
+    /// `nixp eval --raw REF#says` (and the flags before it): what it says.
+    #[track_caller]
+    fn says(&self, args: &[&str]) -> String {
+        let before = self.snapshot();
+        let r = self.env.nixp(&[&["eval", "--raw"], args].concat());
+        assert_eq!(
+            self.snapshot(),
+            before,
+            "a layer's directory changed: {r:#?}"
+        );
+        assert!(
+            !r.stdout.contains("PUBLIC"),
+            "a public look-alike answered: {r:#?}"
+        );
+        r.ok().to_string()
+    }
+}
+
+#[test]
+fn the_command_line_and_the_look_alikes() {
+    let Some(l) = Leak::new() else { return };
+    // The public registry really answers for these, without nixp.
+    let public = run(l.env.nix_cmd().args(["eval", "--raw", "foo#says"]));
+    assert_eq!(public.ok(), "PUBLIC-foo");
+    assert_eq!(l.says(&["foo#says"]), "private-foo");
+    assert_eq!(l.says(&["acme-x#says"]), "private-acme-x");
+    assert_eq!(l.says(&["flake:bar#says"]), "private-bar");
+}
+
+#[test]
+fn route_1_the_whole_layer_flake_and_its_members() {
+    let Some(l) = Leak::new() else { return };
+    let app = l.env.path("layers/pkgs/app");
+    // The member app's input foo is private: through the layer's flake,
+    // and through the member itself, nix gets the private foo and no
+    // flake.lock is written into the layer.
+    assert_eq!(l.says(&["PKGS#app.name"]), "pkg-app+private-foo");
+    assert_eq!(l.says(&["app#says"]), "app+private-foo");
+    assert!(!app.join("flake.lock").exists());
+    let r = l.env.nixp(&["explain", "eval", "app#says"]);
+    assert!(
+        r.ok().contains("--no-write-lock-file"),
+        "a layer's flake with inputs is read without writing its lock: {r:#?}"
+    );
+}
+
+#[test]
+fn route_2_inputs_given_as_attribute_sets() {
+    let Some(l) = Leak::new() else { return };
+    flake(
+        &l.env,
+        "mine/attrs",
+        r#"inputs.dep = { type = "indirect"; id = "foo"; }; inputs.c.type = "indirect"; inputs.c.id = "acme-x";"#,
+        ", dep, c",
+        r#"dep.says + "+" + c.says"#,
+    );
+    let dir = l.env.p("mine/attrs");
+    assert_eq!(
+        l.says(&[&format!("{dir}#says")]),
+        "private-foo+private-acme-x"
+    );
+    let lock = l.env.read("mine/attrs/flake.lock");
+    assert!(
+        lock.contains("layers/pkgs/foo") && !lock.contains("public"),
+        "{lock}"
+    );
+}
+
+#[test]
+fn route_3_transitive_local_inputs() {
+    let Some(l) = Leak::new() else { return };
+    flake(
+        &l.env,
+        "mine/plain",
+        r#"inputs.foo.url = "foo";"#,
+        ", foo",
+        "foo.says",
+    );
+    flake(
+        &l.env,
+        "mine/top",
+        &format!(r#"inputs.dep.url = "path:{}";"#, l.env.p("mine/plain")),
+        ", dep",
+        r#""top+" + dep.says"#,
+    );
+    let dir = l.env.p("mine/top");
+    assert_eq!(l.says(&[&format!("{dir}#says")]), "top+private-foo");
+    // Asked again with the lock in place: the lock holds the private one.
+    assert_eq!(l.says(&[&format!("{dir}#says")]), "top+private-foo");
+    assert!(!l.env.path("mine/plain/flake.lock").exists());
+}
+
+#[test]
+fn route_4_flake_lock_and_update_of_a_named_flake() {
+    let Some(l) = Leak::new() else { return };
+    flake(
+        &l.env,
+        "mine/u",
+        r#"inputs.foo.url = "foo";"#,
+        ", foo",
+        "foo.says",
+    );
+    let dir = l.env.p("mine/u");
+    // nix 2.8 names the flake as a positional (2.19+: `--flake DIR`, whose
+    // argv tests/dropin.rs checks against a recorded schema).
+    let r = l.env.nixp(&["flake", "update", &dir]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let lock = l.env.read("mine/u/flake.lock");
+    assert!(
+        lock.contains("layers/pkgs/foo") && !lock.contains("public"),
+        "{lock}"
+    );
+}
+
+#[test]
+fn route_5_a_layer_name_with_a_ref_is_refused() {
+    let Some(l) = Leak::new() else { return };
+    for word in ["PKGS/main#foo", "flake:PKGS/main", "flake:PKGS?dir=x"] {
+        let r = l.env.nixp(&["eval", "--raw", word]);
+        let e = r.fails_with(1);
+        assert!(
+            e.contains("names layer 'PKGS' with a branch, revision or subdirectory"),
+            "{word}: {r:#?}"
+        );
+    }
+}
+
+#[test]
+fn route_6_a_collection_id_only_on_a_branch() {
+    let Some(l) = Leak::new() else { return };
+    let env = &l.env;
+    plain(env, "repo/alpha", "private-alpha");
+    env.git("repo", &["init", "-q", "-b", "main"]);
+    env.git("repo", &["add", "-A"]);
+    env.git("repo", &["commit", "-qm", "main"]);
+    env.git("repo", &["checkout", "-qb", "dev"]);
+    plain(env, "repo/gamma", "private-gamma");
+    env.git("repo", &["add", "-A"]);
+    env.git("repo", &["commit", "-qm", "dev"]);
+    env.git("repo", &["checkout", "-q", "main"]);
+    let source = format!("git+file://{}", env.p("repo"));
+    env.config(json!({"layers": [{"name": "G", "collection": source}]}));
+    assert_eq!(l.says(&["gamma/dev#says"]), "private-gamma");
+    // A branch the collection does not have is not the collection's.
+    let r = env.nixp(&["resolve", "foo/nosuchbranch"]);
+    assert_eq!(r.ok(), "foo/nosuchbranch\n");
+}
+
+#[test]
+fn route_7_registry_pin_of_a_private_id_is_refused() {
+    let Some(l) = Leak::new() else { return };
+    let r = l.env.nixp(&["registry", "pin", "foo"]);
+    assert!(r.fails_with(1).contains("'foo' is a private id"), "{r:#?}");
+    assert!(!l.env.path("home/.config/nix/registry.json").exists());
+    // With the flake to pin it to, nix asks no registry.
+    let target = l.env.p("layers/pkgs/foo");
+    let r = l.env.nixp(&["registry", "pin", "foo", &target]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        l.env
+            .read("home/.config/nix/registry.json")
+            .contains("layers/pkgs/foo")
+    );
+}
+
+#[test]
+fn route_8_profile_upgrade_of_an_element_installed_by_id() {
+    let Some(l) = Leak::new() else { return };
+    let profile = l.env.p("profile");
+    // Installed by plain nix, which asked its registries: the look-alike.
+    let r = run(l
+        .env
+        .nix_cmd()
+        .args(["profile", "install", "--profile", &profile, "foo"]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    let said = run(&mut std::process::Command::new(format!(
+        "{profile}/bin/says"
+    )));
+    assert_eq!(said.stdout, "PUBLIC-foo\n");
+    // Upgraded through nixp: the private foo.
+    let r = l
+        .env
+        .nixp(&["profile", "upgrade", "--profile", &profile, ".*"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let said = run(&mut std::process::Command::new(format!(
+        "{profile}/bin/says"
+    )));
+    assert_eq!(said.stdout, "private-foo\n");
+}
+
+#[test]
+fn a_lock_that_holds_a_look_alike_is_refused() {
+    let Some(l) = Leak::new() else { return };
+    flake(
+        &l.env,
+        "mine/old",
+        r#"inputs.foo.url = "foo";"#,
+        ", foo",
+        "foo.says",
+    );
+    // Locked by plain nix, which asked its registries.
+    let dir = l.env.p("mine/old");
+    let r = run(l.env.nix_cmd().args(["flake", "lock", &dir]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    let r = l.env.nixp(&["eval", "--raw", &format!("{dir}#says")]);
+    let e = r.fails_with(1);
+    assert!(
+        e.contains("locks input 'foo' ('foo') to path:") && e.contains("public/foo"),
+        "{r:#?}"
+    );
+    // Updating the input through nixp puts the private one in the lock.
+    let r = l
+        .env
+        .nixp(&["flake", "lock", "--update-input", "foo", &dir]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(l.says(&[&format!("{dir}#says")]), "private-foo");
+}
+
+#[test]
+fn inputs_nixp_cannot_read_are_refused() {
+    let Some(l) = Leak::new() else { return };
+    l.env.write(
+        "mine/computed/flake.nix",
+        "let u = \"foo\"; in { inputs.a.url = u; outputs = { self, a }: { says = a.says; }; }\n",
+    );
+    let dir = l.env.p("mine/computed");
+    // nix itself reads it (a variable bound to a literal) and asks its
+    // registries: nixp cannot tell which id, and stops.
+    let r = l.env.nixp(&["eval", "--raw", &format!("{dir}#says")]);
+    assert!(
+        r.fails_with(1)
+            .contains("the 'url' of input 'a' is not a literal nixp can read"),
+        "{r:#?}"
+    );
+}
