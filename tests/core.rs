@@ -506,7 +506,7 @@ fn config_unknown_key_is_named() {
     assert_eq!(
         r.fails_with(3),
         format!(
-            "error: config file '{}': unknown field `fallbak`, expected `layers` or `fallback` at line 3 column 11\n",
+            "error: config file '{}': unknown field `fallbak`, expected one of `layers`, `fallback`, `timeout` at line 3 column 11\n",
             user(&env)
         )
     );

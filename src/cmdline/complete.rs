@@ -61,7 +61,7 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let nix = Nix::locate(Paths::from_env().cache.as_deref());
+    let nix = Nix::locate(&crate::nix::Settings::new(Paths::from_env().cache, None));
     if index == 0 || index > words.len() {
         return pass_to_nix(&nix?, args);
     }

@@ -27,7 +27,7 @@ pub struct Plan {
 
 /// Plans a nix command line (argv without argv[0]).
 pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> {
-    let nix = Arc::new(Lazy::found(Nix::locate(config.paths.cache.as_deref())?));
+    let nix = Arc::new(Lazy::found(Nix::locate(&config.nix_settings())?));
     let mut plan = Plan {
         nix: nix.clone(),
         line: Rewritten {

@@ -34,11 +34,11 @@ impl Row {
 
 pub(crate) fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Result<u8> {
     let stack = Stack::new(config);
-    let nix = crate::nix::Nix::locate(config.paths.cache.as_deref()).ok();
+    let nix = crate::nix::Nix::locate(&config.nix_settings()).ok();
     let mut rows = vec![];
     let mut registries = vec![];
     let mut attention = false;
-    for reg in nixreg::registries(nix.as_ref().map(|n| n.path())) {
+    for reg in nixreg::registries(nix.as_ref()) {
         let Some(path) = &reg.path else {
             // A registry nixp cannot read is one it cannot vouch for.
             let status = if reg.disabled { "disabled" } else { "unknown" };

@@ -29,7 +29,7 @@ pub(crate) fn run(config: &Config, args: LayersArgs, out: &mut impl Write) -> Re
 
 /// Fetches remote layers again; exit 1 when one fails (its cache stays).
 fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
-    let nix = Arc::new(Lazy::new(config.paths.cache.as_deref()));
+    let nix = Arc::new(Lazy::new(&config.nix_settings()));
     if let Some(n) = name
         && !config.layers.iter().any(|l| l.name == n)
     {
@@ -98,7 +98,7 @@ fn survey(layer: &Layer) -> Row {
 }
 
 fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
-    let nix = Arc::new(Lazy::new(config.paths.cache.as_deref()));
+    let nix = Arc::new(Lazy::new(&config.nix_settings()));
     let rows: Vec<Row> = config
         .layers
         .iter()

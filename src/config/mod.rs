@@ -28,7 +28,17 @@ pub struct Config {
     pub layers: Vec<LayerSpec>,
     /// Whether ids no layer holds are left for nix's registries.
     pub fallback: bool,
+    /// How long one of nixp's own nix calls may take (`"timeout"`, in
+    /// seconds; `NIXP_TIMEOUT` wins).
+    pub timeout: Option<std::time::Duration>,
     pub paths: Paths,
+}
+
+impl Config {
+    /// What nixp's own nix calls need to know.
+    pub fn nix_settings(&self) -> crate::nix::Settings {
+        crate::nix::Settings::new(self.paths.cache.clone(), self.timeout)
+    }
 }
 
 /// Where the configuration lives.
@@ -86,6 +96,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     layers: Vec<RawLayer>,
     fallback: Option<bool>,
+    timeout: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +119,7 @@ struct RawLayer {
 pub(crate) struct FileConfig {
     pub layers: Vec<LayerSpec>,
     pub fallback: Option<bool>,
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Loads the configuration from the environment and the two files.
@@ -122,6 +134,7 @@ pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Resul
         None => FileConfig::default(),
     };
     let fallback = user.fallback.or(system.fallback).unwrap_or(true);
+    let timeout = user.timeout.or(system.timeout);
     let layers = match nixp_layers {
         Some(v) => parse_env_layers(&v.to_string_lossy())?,
         None => user.layers.into_iter().chain(system.layers).collect(),
@@ -130,6 +143,7 @@ pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Resul
     Ok(Config {
         layers,
         fallback,
+        timeout,
         paths,
     })
 }
@@ -210,6 +224,11 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
     Ok(FileConfig {
         layers,
         fallback: raw.fallback,
+        timeout: match raw.timeout {
+            None => None,
+            Some(s) if s > 0.0 && s.is_finite() => Some(std::time::Duration::from_secs_f64(s)),
+            Some(s) => return Err(err(format!("'timeout' must be a positive number of seconds, not {s}"))),
+        },
     })
 }
 

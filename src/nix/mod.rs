@@ -4,8 +4,11 @@
 //!
 //! The real nix is found once per run ([`Nix::locate`], or lazily through
 //! [`Lazy`]) and every internal call is built by [`Call`], which adds the
-//! experimental features nixp relies on and closes stdin. Nothing else in
-//! nixp names `std::process::Command` for nix.
+//! experimental features nixp relies on, closes stdin, bounds the wait
+//! (`timeout`, [`Settings`]), and runs a call again when it failed only in
+//! nix's own first-run setup (concurrent first calls on a fresh store race
+//! for its database and directories). Nothing else in nixp names
+//! `std::process::Command` for nix.
 
 mod locate;
 pub mod probe;
@@ -22,36 +25,68 @@ use anyhow::Result;
 use schema::Schema;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long nixp waits for one of its own nix calls, unless told.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What every nix call of one run shares: nixp's cache directory (for
+/// the schema) and how long a call may take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub cache: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+impl Settings {
+    /// `NIXP_TIMEOUT` (seconds) when set, else `timeout`.
+    pub fn new(cache: Option<PathBuf>, timeout: Option<Duration>) -> Settings {
+        Settings {
+            cache,
+            timeout: timeout_from_env().or(timeout).unwrap_or(DEFAULT_TIMEOUT),
+        }
+    }
+}
+
+/// `NIXP_TIMEOUT`, when it is a number of seconds.
+pub fn timeout_from_env() -> Option<Duration> {
+    let secs: f64 = std::env::var("NIXP_TIMEOUT").ok()?.trim().parse().ok()?;
+    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+}
 
 /// The real nix of this run: where it is, how deeply nixp is nested in
 /// itself, and (read on first use, cached per nix binary) its command-line
 /// schema and `system` setting.
+#[derive(Clone)]
 pub struct Nix {
     path: PathBuf,
     depth: u32,
-    /// nixp's cache directory, for the schema.
-    cache: Option<PathBuf>,
+    settings: Settings,
     schema: OnceLock<Schema>,
 }
 
 impl Nix {
     /// Finds the real nix (`NIXP_NIX`, else PATH) and checks the nesting
-    /// depth; `cache` is nixp's cache directory.
-    pub fn locate(cache: Option<&Path>) -> Result<Nix> {
+    /// depth.
+    pub fn locate(settings: &Settings) -> Result<Nix> {
         let path = locate::locate()?;
         let depth = locate::check_depth(&path)?;
-        Ok(Nix::at(path, depth, cache))
+        Ok(Nix {
+            depth,
+            ..Nix::at(path, settings)
+        })
     }
 
-    /// The nix at `path`, without looking for it.
-    pub fn at(path: PathBuf, depth: u32, cache: Option<&Path>) -> Nix {
+    /// The nix at `path`, as given.
+    pub fn at(path: PathBuf, settings: &Settings) -> Nix {
         Nix {
             path,
-            depth,
-            cache: cache.map(Path::to_path_buf),
+            depth: 0,
+            settings: settings.clone(),
             schema: OnceLock::new(),
         }
     }
@@ -63,7 +98,7 @@ impl Nix {
     /// nix's command-line schema: from nixp's cache, else dumped by nix.
     pub fn schema(&self) -> &Schema {
         self.schema
-            .get_or_init(|| Schema::load(&self.path, self.cache.as_deref()))
+            .get_or_init(|| Schema::load(self, self.settings.cache.as_deref()))
     }
 
     /// The platform nix evaluates for (its `system` setting).
@@ -73,13 +108,22 @@ impl Nix {
 
     /// A call of nix for nixp's own purposes.
     pub fn call(&self) -> Call {
-        Call::new(&self.path)
+        let mut call = self.call_as_typed();
+        call.cmd
+            .args(["--extra-experimental-features", "nix-command flakes"]);
+        call
     }
 
     /// A call of nix with the words as the user typed them, and no flag
-    /// of nixp's before them (completion counts words).
+    /// of nixp's before them (completion counts words; nix reads
+    /// `__dump-cli` only as its sole argument).
     pub fn call_as_typed(&self) -> Call {
-        Call::bare(&self.path)
+        let mut cmd = Command::new(&self.path);
+        cmd.stdin(Stdio::null());
+        Call {
+            cmd,
+            timeout: self.settings.timeout,
+        }
     }
 
     /// Replaces this process with nix running `args` (argv[0] `nix`).
@@ -101,14 +145,14 @@ impl Nix {
 /// probes of one run ask the same one). Finding it may fail; the failure
 /// is kept and reported by each user.
 pub struct Lazy {
-    cache: Option<PathBuf>,
+    settings: Settings,
     cell: OnceLock<std::result::Result<Nix, String>>,
 }
 
 impl Lazy {
-    pub fn new(cache: Option<&Path>) -> Lazy {
+    pub fn new(settings: &Settings) -> Lazy {
         Lazy {
-            cache: cache.map(Path::to_path_buf),
+            settings: settings.clone(),
             cell: OnceLock::new(),
         }
     }
@@ -116,7 +160,7 @@ impl Lazy {
     /// The nix already found.
     pub fn found(nix: Nix) -> Lazy {
         Lazy {
-            cache: nix.cache.clone(),
+            settings: nix.settings.clone(),
             cell: OnceLock::from(Ok(nix)),
         }
     }
@@ -125,7 +169,7 @@ impl Lazy {
     pub fn get(&self) -> std::result::Result<&Nix, String> {
         self.cell
             .get_or_init(|| {
-                let nix = Nix::locate(self.cache.as_deref()).map_err(|e| format!("{e:#}"))?;
+                let nix = Nix::locate(&self.settings).map_err(|e| format!("{e:#}"))?;
                 if !nix.path.is_file() {
                     return Err(format!(
                         "cannot run nix '{}': it does not exist",
@@ -140,27 +184,28 @@ impl Lazy {
 }
 
 /// One nix command for nixp's own purposes: `nix --extra-experimental-features
-/// 'nix-command flakes' ARGS`, stdin closed, output captured.
+/// 'nix-command flakes' ARGS`, stdin closed, output captured, bounded in
+/// time.
 pub struct Call {
     cmd: Command,
+    timeout: Duration,
+}
+
+/// How often a call that failed in nix's first-run setup is tried again.
+const SETUP_RETRIES: u32 = 5;
+
+/// Whether nix failed only in its own setup, racing a concurrent nix on a
+/// fresh store: its database busy, or a state directory or link made by
+/// the other one in between.
+fn setup_race(stderr: &str) -> bool {
+    stderr.contains("is busy")
+        || stderr.contains("database is locked")
+        || (stderr.contains("File exists")
+            && stderr.contains("/var/nix/")
+            && (stderr.contains("creating symlink") || stderr.contains("creating directory")))
 }
 
 impl Call {
-    fn new(nix: &Path) -> Call {
-        let mut call = Call::bare(nix);
-        call.cmd
-            .args(["--extra-experimental-features", "nix-command flakes"]);
-        call
-    }
-
-    /// Without the features flag: nix reads `__dump-cli` only as its sole
-    /// argument.
-    fn bare(nix: &Path) -> Call {
-        let mut cmd = Command::new(nix);
-        cmd.stdin(Stdio::null());
-        Call { cmd }
-    }
-
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Call {
         self.cmd.arg(a);
         self
@@ -177,12 +222,78 @@ impl Call {
     }
 
     /// Runs nix and collects what it printed; an error when it cannot be
-    /// started.
+    /// started or does not finish in time. A failure in nix's first-run
+    /// setup is tried again, a few times.
     pub fn output(mut self) -> std::result::Result<Output, String> {
+        let mut attempt = 0;
+        loop {
+            let out = self.run_once()?;
+            if out.status.success()
+                || attempt >= SETUP_RETRIES
+                || !setup_race(&String::from_utf8_lossy(&out.stderr))
+            {
+                return Ok(out);
+            }
+            std::thread::sleep(Duration::from_millis(50 << attempt));
+            attempt += 1;
+        }
+    }
+
+    /// One run, killed when it outlasts the timeout.
+    fn run_once(&mut self) -> std::result::Result<Output, String> {
         let program = self.cmd.get_program().to_string_lossy().into_owned();
-        self.cmd
-            .output()
-            .map_err(|e| format!("cannot run nix '{program}': {e}"))
+        let mut child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run nix '{program}': {e}"))?;
+        // Read both pipes while waiting, so a chatty nix never blocks.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = vec![];
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let deadline = Instant::now() + self.timeout;
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    // The pipes' readers are left: a process nix started
+                    // may hold them open a while longer.
+                    let args: Vec<String> = self
+                        .cmd
+                        .get_args()
+                        .skip(2)
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .collect();
+                    return Err(format!(
+                        "'nix {}' did not finish within {} s and was stopped (set NIXP_TIMEOUT or \"timeout\" in nixp's config to wait longer)",
+                        args.join(" "),
+                        self.timeout.as_secs_f64()
+                    ));
+                }
+                Ok(None) => {
+                    std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(e) => return Err(format!("cannot wait for nix '{program}': {e}")),
+            }
+        };
+        Ok(Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        })
     }
 
     /// Runs nix; its stdout when it succeeds, else what it printed.
@@ -201,8 +312,7 @@ impl Call {
     }
 
     /// Runs nix and reads what it prints as JSON; `None` when nix fails.
-    pub fn json(mut self) -> Option<serde_json::Value> {
-        self.cmd.stderr(Stdio::null());
+    pub fn json(self) -> Option<serde_json::Value> {
         let out = self.output().ok()?;
         out.status.success().then_some(())?;
         serde_json::from_slice(&out.stdout).ok()
@@ -222,15 +332,10 @@ impl From<Failure> for String {
     }
 }
 
-/// `nix ARG` alone, as JSON (the schema dumps).
-pub fn dump(nix: &Path, arg: &str) -> Option<serde_json::Value> {
-    Call::bare(nix).arg(arg).json()
-}
-
 /// nix's settings, as `nix config show --json` prints them (`nix
 /// show-config --json` before 2.20).
-pub fn settings(nix: &Path) -> Option<serde_json::Value> {
-    let ask = |words: &[&str]| Call::new(nix).args(words).json();
+pub fn settings(nix: &Nix) -> Option<serde_json::Value> {
+    let ask = |words: &[&str]| nix.call().args(words).json();
     ask(&["config", "show", "--json"]).or_else(|| ask(&["show-config", "--json"]))
 }
 

@@ -181,7 +181,7 @@ pub trait Provides {
 
 /// Asks nix what flakes provide, and caches the answers.
 pub struct Prober {
-    nix: PathBuf,
+    nix: super::Nix,
     system: String,
     /// `$XDG_CACHE_HOME/nixp/outputs`, when there is a home.
     dir: Option<PathBuf>,
@@ -192,7 +192,7 @@ pub struct Prober {
 }
 
 impl Prober {
-    pub fn new(nix: PathBuf, system: String, cache: Option<&Path>) -> Prober {
+    pub fn new(nix: super::Nix, system: String, cache: Option<&Path>) -> Prober {
         Prober {
             nix,
             system,
@@ -353,7 +353,7 @@ impl Prober {
 
     /// `nix eval` of the probe flake with `c` as its input.
     fn eval(&self, probe: &Path, c: &Candidate, expr: &str) -> Result<Raw, String> {
-        let mut call = super::Call::new(&self.nix).args(["eval", "--json", "--no-write-lock-file"]);
+        let mut call = self.nix.call().args(["eval", "--json", "--no-write-lock-file"]);
         for (id, r) in &c.overrides {
             call = call.args(["--override-flake", id, r]);
         }
@@ -471,8 +471,9 @@ mod tests {
     #[test]
     fn a_corrupt_cache_file_is_a_miss() {
         let d = tempfile::tempdir().unwrap();
+        let settings = crate::nix::Settings::new(None, None);
         let p = Prober::new(
-            "/nonexistent/nix".into(),
+            crate::nix::Nix::at("/nonexistent/nix".into(), &settings),
             "x86_64-linux".into(),
             Some(d.path()),
         );
@@ -503,7 +504,9 @@ mod tests {
             locked: false,
             overrides: vec![("dep".into(), d.path().join("dep").display().to_string())],
         };
-        let fp = |c: &Candidate| Prober::new("nix".into(), "s".into(), None).fingerprint(c);
+        let settings = crate::nix::Settings::new(None, None);
+        let nix = crate::nix::Nix::at("nix".into(), &settings);
+        let fp = |c: &Candidate| Prober::new(nix.clone(), "s".into(), None).fingerprint(c);
         let before = fp(&c);
         std::fs::write(d.path().join("dep/flake.nix"), "{ x = 1; }").unwrap();
         assert_ne!(before, fp(&c));

@@ -7,7 +7,7 @@
 
 use crate::env::xdg;
 use crate::nix::settings::conf_dir;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One of nix's registries.
 pub(crate) struct NixRegistry {
@@ -34,7 +34,7 @@ impl NixRegistry {
 
 /// nix's registries in nix's order (user, system, global); `nix` is asked
 /// for its `flake-registry` setting.
-pub(crate) fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
+pub(crate) fn registries(nix: Option<&super::Nix>) -> Vec<NixRegistry> {
     let user = xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/registry.json"));
     let conf_dir = conf_dir();
     let mut global = NixRegistry::new("global", None);
@@ -66,7 +66,7 @@ pub(crate) fn registries(nix: Option<&Path>) -> Vec<NixRegistry> {
 }
 
 /// nix's `flake-registry` setting.
-fn flake_registry_setting(nix: &Path) -> Option<String> {
+fn flake_registry_setting(nix: &super::Nix) -> Option<String> {
     crate::nix::settings(nix)?
         .get("flake-registry")?
         .get("value")?

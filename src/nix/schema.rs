@@ -199,9 +199,14 @@ impl Schema {
 
     /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
     pub fn dump(nix: &Path) -> Option<Schema> {
-        let tree = match super::dump(nix, "__dump-cli") {
+        Schema::dump_by(&super::Nix::at(nix.to_path_buf(), &super::Settings::new(None, None)))
+    }
+
+    fn dump_by(nix: &super::Nix) -> Option<Schema> {
+        let dump = |arg: &str| nix.call_as_typed().arg(arg).json();
+        let tree = match dump("__dump-cli") {
             Some(mut v) => v.get_mut("args").map(Value::take)?,
-            None => super::dump(nix, "__dump-args")?,
+            None => dump("__dump-args")?,
         };
         let mut schema = Schema::from_dump(&tree)?;
         // Settings' old names are flags too (recent nix), left out of the
@@ -246,8 +251,8 @@ impl Schema {
 
     /// The schema for `nix`: from the cache, else from nix (and cached),
     /// else the built-in one.
-    pub fn load(nix: &Path, cache_dir: Option<&Path>) -> Schema {
-        let key = CacheKey::of(nix);
+    pub fn load(nix: &super::Nix, cache_dir: Option<&Path>) -> Schema {
+        let key = CacheKey::of(nix.path());
         let cache = cache_dir
             .zip(key.as_ref())
             .map(|(d, k)| d.join(k.file_name()));
@@ -256,7 +261,7 @@ impl Schema {
         {
             return s;
         }
-        match Schema::dump(nix) {
+        match Schema::dump_by(nix) {
             Some(s) => {
                 if let (Some(path), Some(key)) = (&cache, &key) {
                     write_cache(path, key, &s);

@@ -185,7 +185,7 @@ impl Stack {
             let nix = self.nix.get().map_err(Error::NoProber)?;
             let options = self.state.probe_options.borrow();
             let system = options.system.clone().unwrap_or_else(|| nix.system());
-            let prober = Prober::new(nix.path().to_path_buf(), system, self.cache.as_deref());
+            let prober = Prober::new(nix.clone(), system, self.cache.as_deref());
             Ok(Rc::new(prober.refreshing(options.refresh)) as Rc<dyn Provides>)
         })
         .clone()

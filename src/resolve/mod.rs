@@ -133,7 +133,7 @@ struct Reached {
 impl Stack {
     /// The stack of `config`; nix is found when first needed.
     pub fn new(config: &Config) -> Stack {
-        let nix = crate::nix::Lazy::new(config.paths.cache.as_deref());
+        let nix = crate::nix::Lazy::new(&config.nix_settings());
         Stack::with_nix(config, Arc::new(nix))
     }
 
@@ -169,7 +169,7 @@ impl Stack {
             layers,
             fallback,
             cache: None,
-            nix: Arc::new(crate::nix::Lazy::new(None)),
+            nix: Arc::new(crate::nix::Lazy::new(&crate::nix::Settings::new(None, None))),
             state,
         }
     }
