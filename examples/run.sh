@@ -29,7 +29,7 @@ flake-registry = $tmp/global-registry.json"
 # flake's name (it holds a fingerprint and a timestamp), replaced.
 show() {
   sed -e "s|$examples|<examples>|g" -e "s|$tmp|<tmp>|g" -e 's/\x1b\[[0-9;]*m//g' -e 's|^/[^ ]*/nix |nix |' \
-    -e 's|path:<tmp>/home/.cache/nixp/layers/\([A-Za-z0-9_-]*\)-[0-9a-f]*[^ ]*|<the flake of layer \1>|g'
+    -e 's|path:<tmp>/home/.cache/nixp/layers/\([A-Za-z0-9_-]*\)[^ ]*|<the flake of layer \1>|g'
 }
 # Prints the command (as `nixp ...`) and what it prints, less nix's progress
 # lines, which depend on what the store already holds.

@@ -7,18 +7,30 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// Writes `contents` to `path` atomically, creating its directory. A
-/// symlink at `path` is followed, so the file it points to is replaced (a
-/// config kept among dotfiles stays a symlink). An existing file keeps its
-/// permissions; a new one gets 0666 less the umask, as `>` in a shell would.
+/// Writes `contents` to `path` atomically, creating its directory (for
+/// nixp's own files: its config and caches). A symlink at `path` is
+/// followed, so the file it points to is replaced (a config kept among
+/// dotfiles stays a symlink). An existing file keeps its permissions; a
+/// new one gets 0666 less the umask, as `>` in a shell would.
 pub(crate) fn write(path: &Path, contents: &[u8]) -> Result<()> {
-    let path = &follow_symlinks(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)
+    let dir = parent(&follow_symlinks(path));
+    std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+    write_into(path, contents)
+}
+
+/// Writes `contents` to `path` atomically, in a directory that must exist
+/// (a file the user names: its directory is theirs to make).
+pub(crate) fn write_into(path: &Path, contents: &[u8]) -> Result<()> {
+    let path = &follow_symlinks(path);
+    let dir = &parent(path);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write '{}': directory '{}' does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
     let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
     let mut tmp = tempfile::Builder::new()
         .prefix(".nixp-")
@@ -42,6 +54,26 @@ pub(crate) fn write(path: &Path, contents: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Removes what killed writes left in `dir`: nixp's temporary files
+/// (`.nixp-*.tmp`). Only for a directory whose writers hold a lock the
+/// caller holds too, so that none of them is still being written.
+pub(crate) fn remove_leftovers(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".nixp-") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The file a chain of symlinks at `path` ends at (`path` itself if none).

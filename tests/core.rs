@@ -1060,7 +1060,7 @@ fn choosing_by_outputs_without_nix_is_a_clear_error() {
         .args(["resolve", "foo#pkg"]));
     assert_eq!(
         r.fails_with(1),
-        "error: cannot resolve 'foo#pkg': cannot ask nix which layer's flake provides it: cannot run nix '/nonexistent/nix': it does not exist\n"
+        "error: cannot resolve 'foo#pkg': cannot ask nix which layer's flake provides it: NIXP_NIX is '/nonexistent/nix', which does not exist\n"
     );
 }
 

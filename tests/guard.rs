@@ -238,7 +238,9 @@ fn export_writes_the_winning_ids_as_a_registry() {
             {"from": {"type": "indirect", "id": "sub"}, "to": {"type": "git", "url": "https://e.org/r", "dir": "x"}},
         ]})
     );
-    // -o writes the same, atomically, and prints nothing.
+    // -o writes the same, atomically, and prints nothing (into a
+    // directory that exists: nixp makes none for it).
+    std::fs::create_dir_all(env.path("out")).unwrap();
     let out = env.nixp(&["export", "-o", "out/registry.json"]);
     assert_eq!(out.ok(), "");
     let written: Value = serde_json::from_str(&env.read("out/registry.json")).unwrap();

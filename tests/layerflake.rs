@@ -120,12 +120,13 @@ fn a_new_member_appears_and_an_unchanged_layer_costs_no_nix_call() {
 
     env.real_flake("flakes/fourth", &[("default", "fourth", "fourth")]);
     assert!(packages(&env).contains(&"fourth".to_string()));
+    // A new member makes a new flake, at the same path (what a profile
+    // element installed from it recorded).
     let third = resolve(&env);
-    assert_ne!(
-        third.ok().trim(),
-        generated,
-        "a new member makes a new flake"
-    );
+    assert_eq!(third.ok().trim(), generated);
+    let flake_nix =
+        std::fs::read_to_string(format!("{}/flake.nix", &generated["path:".len()..])).unwrap();
+    assert!(flake_nix.contains("fourth"), "{flake_nix}");
 }
 
 #[test]
@@ -144,4 +145,29 @@ fn a_broken_member_is_named_and_the_others_stay() {
     let v: Value = out.json();
     assert!(v["packages"]["x86_64-linux"].get("multi").is_some(), "{v}");
     assert!(v["packages"]["x86_64-linux"].get("broken").is_none(), "{v}");
+}
+
+/// On a machine where nix never ran, a 6-member layer's flake is complete
+/// on the first run: concurrent first nix calls race in nix's own setup,
+/// and nixp tries them again.
+#[test]
+fn a_six_member_layer_is_complete_on_a_fresh_store() {
+    let Some(env) = real_nix_env() else { return };
+    let names = ["m1", "m2", "m3", "m4", "m5", "m6"];
+    for n in names {
+        env.real_flake(&format!("six/{n}"), &[("default", n, n)]);
+    }
+    env.config(json!({"layers": [{"name": "SIX", "dir": env.p("six")}]}));
+    let Some((mut cmd, _store)) = env.nixp_on_a_fresh_store() else {
+        return;
+    };
+    let out = run(cmd.args(["flake", "show", "--json", "SIX"]));
+    assert!(!out.stderr.contains("fails to evaluate"), "{out:#?}");
+    let v = out.json();
+    let got: Vec<&String> = v["packages"]["x86_64-linux"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(got, names, "{out:#?}");
 }

@@ -47,7 +47,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
 /// nix itself never stops for a bad setting (`nixp --version`, `nixp eval
 /// --expr 1`, `nixp store gc`).
 fn without_config(args: Vec<OsString>, err: anyhow::Error) -> Result<u8> {
-    let nix = Nix::locate(&crate::nix::Settings::new(crate::config::Paths::from_env().cache, None))?;
+    let nix = Nix::locate(&crate::nix::Settings::new(
+        crate::config::Paths::from_env().cache,
+        None,
+    ))?;
     if names_a_flake(&nix, &args) {
         return Err(err);
     }

@@ -246,9 +246,12 @@ pub fn rewrite_line(
     if let Stop::UnknownFlag { at, flag } = &reading.stop {
         for word in args.iter().skip(at + 1) {
             if stack.could_be_private(word) {
+                let whose = match reading.command.is_empty() {
+                    true => "nix".to_string(),
+                    false => format!("'nix {}'", reading.command.join(" ")),
+                };
                 out.errors.push(format!(
-                    "nixp does not know the flag '{flag}' of 'nix {}', so it cannot tell whether '{}' after it is a flake reference; put '{flag}' after the private reference, or use the reference nixp resolves it to (nixp resolve)",
-                    reading.command.join(" "),
+                    "nixp does not know the flag '{flag}' of {whose}, so it cannot tell whether '{}' after it is a flake reference; put '{flag}' after the private reference, or use the reference nixp resolves it to (nixp resolve)",
                     word.to_string_lossy()
                 ));
             }
@@ -304,6 +307,20 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
     };
     let mut pairs = vec![];
     for url in crate::nix::profile::original_urls(&profile) {
+        // An element installed from a layer's flake: nix reads the flake's
+        // directory again, which must be the layer's current flake.
+        if let Some(layer) = layer_flake_of(stack, &url) {
+            if let Err(e) = stack
+                .resolve(&layer, Position::FlakeUrl, Depth::FirstHolder)
+                .result
+            {
+                pairs.push((
+                    Whose::Profile(profile.clone()),
+                    Err(format!("cannot make the flake of layer '{layer}', which profile '{}' upgrades from: {e}", profile.display())),
+                ));
+            }
+            continue;
+        }
         let Kind::Indirect(ind) = reference::parse(&url, Position::FlakeUrl).kind else {
             continue;
         };
@@ -323,6 +340,17 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
         pairs.push((Whose::Profile(profile.clone()), pair));
     }
     pairs
+}
+
+/// The layer whose generated flake `url` (`path:CACHE/layers/NAME...`)
+/// names, if it names one of this stack's.
+fn layer_flake_of(stack: &Stack, url: &str) -> Option<String> {
+    let path = url.strip_prefix("path:")?.split(['?', '#']).next()?;
+    let rest = std::path::Path::new(path)
+        .strip_prefix(stack.cache()?.join("layers"))
+        .ok()?;
+    let name = rest.components().next()?.as_os_str().to_str()?;
+    stack.layer_index(name).map(|_| name.to_string())
 }
 
 /// Whether nix reads the flake in `.` when no reference is given: commands

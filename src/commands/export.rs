@@ -64,7 +64,7 @@ pub(crate) fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> R
         ExportFormat::Nixos => nixos_module(&nixos),
     };
     match &args.output {
-        Some(path) => crate::atomic::write(path, text.as_bytes())
+        Some(path) => crate::atomic::write_into(path, text.as_bytes())
             .map_err(|e| coded(exit::IO, format!("{e:#}")))?,
         None => out.write_all(text.as_bytes())?,
     }

@@ -33,7 +33,7 @@ fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
     if let Some(n) = name
         && !config.layers.iter().any(|l| l.name == n)
     {
-        return Err(coded(exit::CONFIG, format!("there is no layer '{n}'")));
+        return Err(coded(exit::USAGE, format!("there is no layer '{n}'")));
     }
     let mut code = exit::OK;
     for spec in config
@@ -45,8 +45,11 @@ fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
         let Some(remote) = layer.source.remote() else {
             if name.is_some() {
                 return Err(coded(
-                    exit::CONFIG,
-                    format!("layer '{}' is not remote", spec.name),
+                    exit::USAGE,
+                    format!(
+                        "layer '{}' is not remote: there is nothing to fetch",
+                        spec.name
+                    ),
                 ));
             }
             continue;

@@ -203,6 +203,12 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
                 l.name
             )));
         }
+        if source.contains('\0') {
+            return Err(err(format!(
+                "layer '{}': the {kind} source contains a NUL byte",
+                l.name
+            )));
+        }
         let claims =
             Claims::new(l.ids).map_err(|m| err(format!("layer '{}': 'ids': {m}", l.name)))?;
         layers.push(LayerSpec {
@@ -227,7 +233,11 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
         timeout: match raw.timeout {
             None => None,
             Some(s) if s > 0.0 && s.is_finite() => Some(std::time::Duration::from_secs_f64(s)),
-            Some(s) => return Err(err(format!("'timeout' must be a positive number of seconds, not {s}"))),
+            Some(s) => {
+                return Err(err(format!(
+                    "'timeout' must be a positive number of seconds, not {s}"
+                )));
+            }
         },
     })
 }

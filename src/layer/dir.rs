@@ -9,8 +9,20 @@ use super::{Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, Sour
 use crate::flake::reference::{Indirect, is_flake_id};
 use crate::layer::target::Target;
 use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// The directory of member `id` of the dir layer at `root`: where a member
+/// is a symlink (to a checkout elsewhere), the directory it points to,
+/// since nix 2.8 takes a symlink for a file ("is not a flake (because it's
+/// not a directory)").
+pub fn member_dir(root: &Path, id: &str) -> PathBuf {
+    let dir = root.join(id);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&dir).unwrap_or(dir),
+        _ => dir,
+    }
+}
 
 pub struct DirLayer {
     root: PathBuf,
@@ -52,7 +64,7 @@ impl Source for DirLayer {
     }
 
     fn lookup(&self, input: &Indirect) -> Lookup {
-        let flake = self.root.join(&input.id);
+        let flake = member_dir(&self.root, &input.id);
         match std::fs::metadata(flake.join("flake.nix")) {
             Ok(_) => {}
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {

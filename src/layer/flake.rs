@@ -1,9 +1,8 @@
 //! A whole layer as one flake: `PKGS`, `PKGS#blender.cycles`, `PKGS#foo`.
 //!
-//! nixp keeps a generated flake per layer under
-//! `$XDG_CACHE_HOME/nixp/layers/LAYER-FINGERPRINT/`, whose inputs are the
-//! layer's flakes and whose outputs expose them by member name, in a layout
-//! nix 2.8 and current nix both read:
+//! nixp keeps a generated flake per layer in `$XDG_CACHE_HOME/nixp/layers/LAYER/`,
+//! whose inputs are the layer's flakes and whose outputs expose them by
+//! member name, in a layout nix 2.8 and current nix both read:
 //!
 //! - `packages.SYSTEM.MEMBER`: the member's default package, with its other
 //!   packages as attributes (`PKGS#blender.cycles`), for members that have a
@@ -16,18 +15,30 @@
 //! - `apps.SYSTEM.MEMBER` and `devShells.SYSTEM.MEMBER`: the member's
 //!   default app and dev shell (`nix run PKGS#foo`, `nix develop PKGS#foo`).
 //!
-//! The fingerprint covers the member list, their references and, for local
-//! members, the sizes and mtimes of their top-level entries: the flake is
-//! regenerated and relocked when it changes, and reused untouched (no nix
-//! call) otherwise. Generation happens in a temporary directory renamed into
-//! place; a member that fails to evaluate is left out and named.
+//! The directory's path never changes, so what nix records of it (a
+//! profile element's original reference) stays valid: `nix profile
+//! upgrade` reads the layer's current flake. Its content is replaced as a
+//! whole (made in a temporary directory, then exchanged with the old one
+//! in one step), when the fingerprint changes: the member list, their
+//! references and private inputs, and for local members the sizes and
+//! mtimes of their top-level entries. Otherwise it is reused without any
+//! nix call. A member is checked as nix's own search would see it, for the
+//! current system only (other systems' outputs are never evaluated); one
+//! that fails is left out, named in a warning on every run, and tried
+//! again on every run until it evaluates. Nothing but the layer's own
+//! directory and nixp's temporary ones is ever touched.
 
 use crate::nix::Nix;
+use crate::nix::probe::{Candidate, Provides};
+use serde::{Deserialize, Serialize};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Bumped when the generated text changes, so old flakes are not reused.
-const GENERATOR: &str = "nixp-layer-flake-1";
+const GENERATOR: &str = "nixp-layer-flake-2";
+
+/// What a generation of a layer's flake was made from, kept beside it.
+const STATE: &str = "nixp-layer.json";
 
 const SYSTEMS: &str = r#"[ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ]"#;
 
@@ -58,24 +69,36 @@ const OUTPUTS: &str = r#"  outputs = { self, ... }@inputs:
     };
 "#;
 
-/// One member: its id and the reference nix fetches it by.
+/// One member: its id and the flake nix fetches it by.
 pub struct Member {
     pub id: String,
+    /// The reference as nix's command line takes it.
     pub url: String,
-    /// A local directory, for the fingerprint.
+    /// Its directory, when it is local: the flake's input then names it as
+    /// a path (no URL escaping), and the fingerprint covers it.
     pub dir: Option<PathBuf>,
     /// `--override-flake REF TARGET` for its private inputs.
     pub overrides: Vec<(String, String)>,
 }
 
-/// The directory of the generated flake of layer `layer` with `members`,
-/// under nixp's cache directory `cache`, generating it (with `nix`) when
-/// the members changed since the last time.
+/// What a generation was made from, and the members left out of it.
+#[derive(Serialize, Deserialize, Default)]
+struct State {
+    fingerprint: String,
+    /// (member, why nix could not evaluate it).
+    left_out: Vec<(String, String)>,
+}
+
+/// The directory of the generated flake of `layer` with `members`, under
+/// nixp's cache directory `cache`, generated (with `nix`, members checked
+/// with `provides`) when the members changed, or when a member left out
+/// last time now evaluates.
 pub fn ensure(
     layer: &str,
     members: Vec<Member>,
     cache: &Path,
     nix: &Nix,
+    provides: &dyn Provides,
 ) -> Result<PathBuf, String> {
     let members: Vec<Member> = members
         .into_iter()
@@ -92,12 +115,64 @@ pub fn ensure(
         .collect();
     let fp = fingerprint(&members);
     let root = cache.join("layers");
-    let dir = root.join(format!("{layer}-{fp}"));
-    if dir.join("flake.lock").exists() {
+    let dir = root.join(layer);
+    let state: Option<State> = std::fs::read(dir.join(STATE))
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok());
+    let known = match state {
+        Some(s) if s.fingerprint == fp && dir.join("flake.nix").exists() => s,
+        _ => return generate(layer, &members, &root, &dir, fp, nix, provides),
+    };
+    if known.left_out.is_empty() {
         return Ok(dir);
     }
-    generate(layer, &members, &root, &dir, nix)?;
+    // Left out last time: tried again, and named again while they fail.
+    let retried: Vec<&Member> = members
+        .iter()
+        .filter(|m| known.left_out.iter().any(|(id, _)| *id == m.id))
+        .collect();
+    let checks = check(&retried, provides);
+    if checks.iter().any(Result::is_ok) {
+        return generate(layer, &members, &root, &dir, fp, nix, provides);
+    }
+    for (m, e) in retried.iter().zip(checks) {
+        if let Err(e) = e {
+            left_out_warning(layer, &m.id, &e);
+        }
+    }
     Ok(dir)
+}
+
+fn left_out_warning(layer: &str, id: &str, e: &str) {
+    crate::message::warning(format_args!(
+        "layer '{layer}': member '{id}' fails to evaluate, left out of the layer's flake: {e}"
+    ));
+}
+
+/// Whether nix can evaluate each member, for the current system: what it
+/// offers there, as nix's own search sees it, with its private inputs
+/// overridden and its flake.lock never written.
+fn check(members: &[&Member], provides: &dyn Provides) -> Vec<Result<(), String>> {
+    let candidates: Vec<Option<Candidate>> = members
+        .iter()
+        .map(|m| {
+            Some(Candidate {
+                reference: m.url.clone(),
+                local: m.dir.clone(),
+                locked: false,
+                overrides: m.overrides.clone(),
+            })
+        })
+        .collect();
+    provides
+        .probe(&candidates, None, false)
+        .into_iter()
+        .map(|p| match p {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+            None => Err("nix was not asked".into()),
+        })
+        .collect()
 }
 
 fn fingerprint(members: &[Member]) -> String {
@@ -135,99 +210,135 @@ fn fingerprint(members: &[Member]) -> String {
     crate::hash::hex(parts.iter().map(String::as_str))
 }
 
-/// Writes and locks the flake in a temporary directory, then renames it
-/// into place; members that fail to evaluate are left out, by name.
+/// The flake.nix of a layer's flake with `members` as inputs.
+fn flake_nix(layer: &str, members: &[&Member]) -> String {
+    let mut inputs = String::new();
+    for m in members {
+        let name = crate::flake::expr::string(&m.id);
+        let source = match &m.dir {
+            Some(d) => format!(
+                "{{ type = \"path\"; path = {}; }}",
+                crate::flake::expr::string(&d.to_string_lossy())
+            ),
+            None => format!("{{ url = {}; }}", crate::flake::expr::string(&m.url)),
+        };
+        inputs.push_str(&format!("    {name} = {source};\n"));
+    }
+    format!(
+        "# Generated by nixp for layer '{layer}'; regenerated when the layer changes.\n{{\n  description = {};\n  inputs = {{\n{inputs}  }};\n{}}}\n",
+        crate::flake::expr::string(&format!("the flakes of layer {layer}")),
+        OUTPUTS.replace("SYSTEMS", SYSTEMS)
+    )
+}
+
+/// Checks the members, writes and locks the flake in a temporary
+/// directory, then puts it in place of the old one in one step; members
+/// that fail to evaluate are left out, by name.
 fn generate(
     layer: &str,
     members: &[Member],
     root: &Path,
     dir: &Path,
+    fingerprint: String,
     nix: &Nix,
-) -> Result<(), String> {
-    let checks = crate::threads::map(members, |m| evaluates(nix, m));
-    let mut inputs = String::new();
-    for (m, check) in members.iter().zip(checks) {
-        match check {
-            Ok(()) => inputs.push_str(&format!(
-                "    {}.url = {};\n",
-                crate::flake::expr::string(&m.id),
-                crate::flake::expr::string(&m.url)
-            )),
-            Err(e) => crate::message::warning(format_args!(
-                "layer '{layer}': member '{}' fails to evaluate, left out of the layer's flake: {e}",
-                m.id
-            )),
+    provides: &dyn Provides,
+) -> Result<PathBuf, String> {
+    let all: Vec<&Member> = members.iter().collect();
+    let checks = check(&all, provides);
+    let mut kept = vec![];
+    let mut state = State {
+        fingerprint,
+        left_out: vec![],
+    };
+    for (m, c) in members.iter().zip(checks) {
+        match c {
+            Ok(()) => kept.push(m),
+            Err(e) => {
+                left_out_warning(layer, &m.id, &e);
+                state.left_out.push((m.id.clone(), e));
+            }
         }
     }
-    let text = format!(
-        "# Generated by nixp for layer '{layer}'; regenerated when the layer changes.\n{{\n  description = {};\n  inputs = {{\n{inputs}  }};\n{}}}\n",
-        crate::flake::expr::string(&format!("the flakes of layer {layer}")),
-        OUTPUTS.replace("SYSTEMS", SYSTEMS)
-    );
     std::fs::create_dir_all(root)
         .map_err(|e| format!("cannot create '{}': {e}", root.display()))?;
     let tmp = tempfile::Builder::new()
         .prefix(".generating-")
         .tempdir_in(root)
         .map_err(|e| format!("cannot create a directory in '{}': {e}", root.display()))?;
-    crate::atomic::write(&tmp.path().join("flake.nix"), text.as_bytes())
-        .map_err(|e| format!("{e:#}"))?;
-    // Every member's private inputs, locked as the stack gives them.
-    let mut overrides: Vec<&(String, String)> = members.iter().flat_map(|m| &m.overrides).collect();
-    overrides.sort();
-    overrides.dedup();
-    let out = nix
-        .call()
-        .args(["flake", "lock"])
-        .args(
-            overrides
-                .iter()
-                .flat_map(|(id, r)| ["--override-flake", id, r]),
-        )
-        .arg(format!("path:{}", tmp.path().display()))
-        .output()?;
-    if !out.status.success() || !tmp.path().join("flake.lock").exists() {
-        return Err(format!(
-            "cannot lock the layer's flake: {}",
-            crate::nix::error_line(&out.stderr)
-        ));
-    }
-    let tmp = tmp.keep();
-    if let Err(e) = std::fs::rename(&tmp, dir) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        // Another run generated the same flake first: that one is as good.
-        if !dir.join("flake.lock").exists() {
+    let write = |name: &str, text: &[u8]| {
+        crate::atomic::write(&tmp.path().join(name), text).map_err(|e| format!("{e:#}"))
+    };
+    write("flake.nix", flake_nix(layer, &kept).as_bytes())?;
+    // A flake without inputs has no lock to make (nix writes none).
+    if !kept.is_empty() {
+        // Every member's private inputs, locked as the stack gives them.
+        let mut overrides: Vec<&(String, String)> =
+            kept.iter().flat_map(|m| &m.overrides).collect();
+        overrides.sort();
+        overrides.dedup();
+        let out = nix
+            .call()
+            .args(["flake", "lock"])
+            .args(
+                overrides
+                    .iter()
+                    .flat_map(|(id, r)| ["--override-flake", id, r]),
+            )
+            .arg(format!("path:{}", tmp.path().display()))
+            .output()?;
+        if !out.status.success() || !tmp.path().join("flake.lock").exists() {
             return Err(format!(
-                "cannot move the layer's flake into '{}': {e}",
-                dir.display()
+                "cannot lock the layer's flake: {}",
+                crate::nix::error_line(&out.stderr)
             ));
         }
     }
-    // Earlier generations of this layer's flake are no longer used.
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&format!("{layer}-")) && e.path() != dir {
-                let _ = std::fs::remove_dir_all(e.path());
+    let text = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+    write(STATE, &text)?;
+    put_in_place(tmp, dir)?;
+    Ok(dir.to_path_buf())
+}
+
+/// Puts the generated directory `new` at `dir`: exchanged with the old one
+/// in one step where the system can (Linux), so that a concurrent reader
+/// sees the old flake or the new one; the old one is then removed.
+fn put_in_place(new: tempfile::TempDir, dir: &Path) -> Result<(), String> {
+    let new = new.keep();
+    let fail = |e: std::io::Error| {
+        let _ = std::fs::remove_dir_all(&new);
+        format!(
+            "cannot move the layer's flake into '{}': {e}",
+            dir.display()
+        )
+    };
+    if !dir.exists() {
+        return match std::fs::rename(&new, dir) {
+            Ok(()) => Ok(()),
+            // Another run put one there first: that one is as good.
+            Err(_) if dir.join("flake.nix").exists() => {
+                let _ = std::fs::remove_dir_all(&new);
+                Ok(())
             }
-        }
+            Err(e) => Err(fail(e)),
+        };
     }
+    exchange(&new, dir).map_err(fail)?;
+    // `new` now holds the old generation.
+    let _ = std::fs::remove_dir_all(&new);
     Ok(())
 }
 
-/// Whether nix can evaluate a member's outputs (what `nix flake show`
-/// does), with its private inputs overridden and its flake.lock never
-/// written: nixp does not write into a layer's directories.
-fn evaluates(nix: &Nix, m: &Member) -> Result<(), String> {
-    nix.call()
-        .args(["flake", "show", "--json", "--no-write-lock-file"])
-        .args(
-            m.overrides
-                .iter()
-                .flat_map(|(id, r)| ["--override-flake", id, r]),
-        )
-        .arg(&m.url)
-        .stdout()
-        .map(|_| ())
-        .map_err(String::from)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    // Two renames: a reader in between finds no flake, and nix says so.
+    let old = a.with_extension("old");
+    std::fs::rename(b, &old)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&old, a)
 }

@@ -18,7 +18,7 @@ mod registry;
 mod remote;
 pub mod target;
 
-pub use dir::DirLayer;
+pub use dir::{DirLayer, member_dir};
 pub use registry::RegistryLayer;
 pub use remote::{CacheInfo, RemoteLayer, collection_target, is_url};
 

@@ -112,6 +112,13 @@ fn check_entry(raw: RawEntry) -> Result<Entry, String> {
         Some(Value::String(d)) => Some(d),
         Some(_) => return Err("'to': attribute 'dir' must be a string".into()),
     };
+    if to.get("type").and_then(Value::as_str) == Some("path")
+        && let Some(p) = to.get("path").and_then(Value::as_str)
+        && !p.starts_with('/')
+    {
+        // nix reads it against whatever directory it runs in.
+        return Err(format!("'to': path '{p}' is not absolute"));
+    }
     let to = Target::from_attrs(to).map_err(|m| format!("'to': {m}"))?;
     Ok(Entry {
         from,

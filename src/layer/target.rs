@@ -181,7 +181,10 @@ impl Target {
     /// (a subdirectory) applied. `Indirect` renders as `flake:id...`.
     pub fn render(&self, dir: Option<&str>) -> Result<String, String> {
         match self {
-            Target::Dir(p) => command_line_path(&join_subdir(p, dir)).map(str::to_string),
+            Target::Dir(p) => {
+                let (text, bare) = command_line_path(&join_subdir(p, dir))?;
+                Ok(if bare { text } else { format!("path:{text}") })
+            }
             Target::Indirect(ind) => {
                 let mut ind = ind.clone();
                 if let Some(d) = dir {
@@ -196,16 +199,35 @@ impl Target {
 
 /// A path as it can stand on nix's command line: UTF-8, without the `?`
 /// and `#` that would start a query or a fragment.
-fn command_line_path(p: &Path) -> Result<&str, String> {
+///
+/// Returns the text and whether it may stand bare (else it must follow
+/// `path:`). nix reads a bare path only when it cannot be taken for a URL:
+/// one with `:` or `%` is named as `path:` (`%` escaped as `%25`, which nix
+/// 2.8 does not decode: such a path works on later versions only). A
+/// space, `?`, `#` or a control character cannot stand in either form (nix
+/// 2.8 does not decode `%20` either), and is an error.
+fn command_line_path(p: &Path) -> Result<(String, bool), String> {
     let s = p
         .to_str()
         .ok_or_else(|| format!("path '{}' is not valid UTF-8", p.display()))?;
-    match s.chars().find(|c| matches!(c, '?' | '#')) {
-        Some(c) => Err(format!(
-            "the flake path '{s}' cannot be named on nix's command line (it contains '{c}')"
-        )),
-        None => Ok(s),
+    if let Some(c) = s.chars().find(|c| {
+        matches!(
+            c,
+            '?' | '#' | ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}'
+        ) || c.is_control()
+    }) {
+        return Err(format!(
+            "the flake path '{s}' cannot be named on nix's command line (it contains {c:?})"
+        ));
     }
+    let bare = !s.contains([':', '%']);
+    Ok((s.replace('%', "%25"), bare))
+}
+
+/// A local flake directory as a `path:` reference (no git semantics, as
+/// a flake input of type `path` has none).
+pub fn path_url(p: &Path) -> Result<String, String> {
+    command_line_path(p).map(|(text, _)| format!("path:{text}"))
 }
 
 fn cannot_apply(target: &str, reference: Option<&str>, rev: Option<&str>) -> String {
@@ -271,10 +293,7 @@ fn render_attrs(attrs: &Map<String, Value>, dir: Option<&str>) -> Result<String,
         // nix 2.8 rejects `path:/p?dir=sub`; `path:/p/sub` works everywhere.
         "path" => {
             let p = join_subdir(Path::new(s("path")), dir);
-            with_query(
-                format!("path:{}", command_line_path(&p)?),
-                &query(attrs, &["path"], None),
-            )
+            with_query(path_url(&p)?, &query(attrs, &["path"], None))
         }
         "git" | "hg" | "mercurial" => {
             let url = s("url");

@@ -31,6 +31,12 @@ pub(crate) fn locate() -> Result<PathBuf> {
                 )
             })?
         };
+        if !p.exists() {
+            return Err(coded(
+                exit::NIX_NOT_FOUND,
+                format!("NIXP_NIX is '{}', which does not exist", p.display()),
+            ));
+        }
         if me.as_deref().is_some_and(|me| same_program(me, &p)) {
             return Err(coded(
                 exit::NIX_NOT_RUNNABLE,

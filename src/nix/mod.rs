@@ -24,8 +24,8 @@ use crate::exit::{self, coded};
 use anyhow::Result;
 use schema::Schema;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::CommandExt;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -258,8 +258,18 @@ impl Call {
                 buf
             })
         };
-        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
         let deadline = Instant::now() + self.timeout;
         let mut pause = Duration::from_millis(1);
         let status = loop {
@@ -283,7 +293,9 @@ impl Call {
                     ));
                 }
                 Ok(None) => {
-                    std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                    std::thread::sleep(
+                        pause.min(deadline.saturating_duration_since(Instant::now())),
+                    );
                     pause = (pause * 2).min(Duration::from_millis(20));
                 }
                 Err(e) => return Err(format!("cannot wait for nix '{program}': {e}")),

@@ -21,7 +21,8 @@
 //!   `tarball-ttl`, as long as nix itself trusts what it fetched.
 //!
 //! A changed flake is probed again; an unreadable or corrupt cache file is
-//! ignored and rewritten. Failed probes are not cached. Candidates not in
+//! ignored and rewritten. Only full answers are cached: a failed probe, or
+//! one whose outputs nix could not list, is asked again next time. Candidates not in
 //! the cache are probed concurrently, one nix process each.
 
 use crate::flake::attrpath;
@@ -353,7 +354,10 @@ impl Prober {
 
     /// `nix eval` of the probe flake with `c` as its input.
     fn eval(&self, probe: &Path, c: &Candidate, expr: &str) -> Result<Raw, String> {
-        let mut call = self.nix.call().args(["eval", "--json", "--no-write-lock-file"]);
+        let mut call = self
+            .nix
+            .call()
+            .args(["eval", "--json", "--no-write-lock-file"]);
         for (id, r) in &c.overrides {
             call = call.args(["--override-flake", id, r]);
         }
@@ -423,7 +427,12 @@ impl Provides for Prober {
             let fingerprint = self.fingerprint(c);
             let answer = self.run_probe(dir.path(), c, &paths)?;
             let query = want.map(|_| query.as_str());
-            self.store(c, file.as_ref(), fingerprint, query, &answer);
+            // Only what nix answered in full is kept: an answer whose
+            // outputs nix could not list is asked again next time (the
+            // failure may have been passing).
+            if answer.offers_error.is_none() {
+                self.store(c, file.as_ref(), fingerprint, query, &answer);
+            }
             Ok(answer)
         });
         for ((i, _, _), r) in todo.into_iter().zip(fresh) {

@@ -199,7 +199,10 @@ impl Schema {
 
     /// Asks `nix` for its schema: `__dump-cli` (2.15+), then `__dump-args`.
     pub fn dump(nix: &Path) -> Option<Schema> {
-        Schema::dump_by(&super::Nix::at(nix.to_path_buf(), &super::Settings::new(None, None)))
+        Schema::dump_by(&super::Nix::at(
+            nix.to_path_buf(),
+            &super::Settings::new(None, None),
+        ))
     }
 
     fn dump_by(nix: &super::Nix) -> Option<Schema> {

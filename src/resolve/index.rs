@@ -139,7 +139,10 @@ impl Stack {
             && stops.iter().all(|&s| s > first);
         let (winner, reference, target) = if plain && layer.source.kind() == LayerKind::Dir {
             // A dir layer's answer needs no lookup: it listed the flake.
-            let t = Target::Dir(std::path::Path::new(&layer.source.location()).join(id));
+            let t = Target::Dir(crate::layer::member_dir(
+                std::path::Path::new(&layer.source.location()),
+                id,
+            ));
             (
                 Some(first),
                 t.render(None).map_err(Error::Target),

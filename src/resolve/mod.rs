@@ -169,7 +169,9 @@ impl Stack {
             layers,
             fallback,
             cache: None,
-            nix: Arc::new(crate::nix::Lazy::new(&crate::nix::Settings::new(None, None))),
+            nix: Arc::new(crate::nix::Lazy::new(&crate::nix::Settings::new(
+                None, None,
+            ))),
             state,
         }
     }

@@ -29,7 +29,8 @@ impl Stack {
         self.state.generating.borrow_mut().retain(|&g| g != i);
         let members = members?;
         let nix = self.nix.get().map_err(Error::LayerFlake)?;
-        let dir = crate::layer::flake::ensure(&layer.name, members, cache, nix)
+        let provides = self.prober()?;
+        let dir = crate::layer::flake::ensure(&layer.name, members, cache, nix, &*provides)
             .map_err(Error::LayerFlake)?;
         trace.push(Step {
             reference: layer.name.clone(),
@@ -61,10 +62,9 @@ impl Stack {
         for id in listing.ids() {
             let member = if layer.source.kind() == LayerKind::Dir {
                 // A dir layer listed the flake: no lookup is needed.
-                let dir = Path::new(&layer.source.location()).join(id);
-                Target::Dir(dir.clone())
-                    .render(None)
-                    .map(|url| (format!("path:{url}"), Some(dir)))
+                let dir = crate::layer::member_dir(Path::new(&layer.source.location()), id);
+                crate::layer::target::path_url(&dir)
+                    .map(|url| (url, Some(dir)))
                     .map_err(Error::Target)
             } else {
                 let qualified = format!("{}.{id}", layer.name);

@@ -132,6 +132,20 @@ impl Env {
     /// A command for any program, with this sandbox's environment and cwd.
     pub fn sandboxed(&self, program: impl AsRef<OsStr>) -> Command {
         let mut c = Command::new(program);
+        self.apply(&mut c);
+        c
+    }
+
+    /// nixp in this sandbox, on a store where nix never ran
+    /// (`on_a_fresh_store`).
+    pub fn nixp_on_a_fresh_store(&self) -> Option<(Command, tempfile::TempDir)> {
+        let (mut c, store) = on_a_fresh_store(NIXP)?;
+        self.apply(&mut c);
+        Some((c, store))
+    }
+
+    /// This sandbox's environment and cwd, on `c`.
+    fn apply(&self, c: &mut Command) {
         c.current_dir(self.root());
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy();
@@ -150,7 +164,6 @@ impl Env {
         for (k, v) in &self.extra_env {
             c.env(k, v);
         }
-        c
     }
 
     /// A command for the real nix with this sandbox's environment.
@@ -350,4 +363,25 @@ impl Env {
             .args(["build", "--no-link", "--json", reference]))
         .out_path()
     }
+}
+
+/// A command that runs `program` where nix has never run: in a private
+/// mount namespace with an empty directory over `/nix` (so the store, its
+/// database and nix's state are all new), as on a fresh machine. `None`,
+/// with a printed reason, where that cannot be done (it needs root and
+/// `unshare`); the directory goes with the returned guard.
+pub fn on_a_fresh_store(program: &str) -> Option<(Command, tempfile::TempDir)> {
+    real_nix()?;
+    let root = run(Command::new("id").arg("-u")).stdout.trim() == "0";
+    if !root || which("unshare").is_none() {
+        eprintln!("skipped: a fresh /nix needs root and unshare");
+        return None;
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("mkdir -p /nix && mount --bind \"$0\" /nix && exec \"$@\"")
+        .arg(empty.path())
+        .arg(program);
+    Some((cmd, empty))
 }
