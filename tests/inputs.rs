@@ -155,7 +155,24 @@ fn stack(root: &Path) -> Stack {
         user: Some(config),
         cache: None,
     };
-    Stack::new(&nixp::config::load_from(paths, None).unwrap())
+    // The registries' targets are remote flakes: nixp has nix fetch them
+    // to read their inputs. This nix fetches an empty flake.
+    std::fs::create_dir_all(root.join("fetched")).unwrap();
+    std::fs::write(root.join("fetched/flake.nix"), "{ }").unwrap();
+    let nix = root.join("nix");
+    std::fs::write(
+        &nix,
+        format!(
+            "#!/bin/sh\necho '{{\"storePath\": \"{}\"}}'\n",
+            root.join("fetched").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&nix, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = nixp::config::load_from(paths, None).unwrap();
+    let nix = nixp::nix::Nix::at(nix, &config.nix_settings());
+    Stack::with_nix(&config, std::sync::Arc::new(nixp::nix::Lazy::found(nix)))
 }
 
 fn private(r: &str) -> bool {

@@ -31,6 +31,12 @@ fn flake(env: &Env, rel: &str, inputs: &str, args: &str, expr: &str) {
     );
 }
 
+/// A flake whose input is `foo`, and says `PREFIX+` what foo says.
+fn with_foo(env: &Env, rel: &str, prefix: &str) {
+    let expr = format!("\"{prefix}+\" + foo.says");
+    flake(env, rel, r#"inputs.foo.url = "foo";"#, ", foo", &expr);
+}
+
 fn plain(env: &Env, rel: &str, says: &str) {
     flake(env, rel, "", "", &format!("\"{says}\""));
 }
@@ -80,13 +86,7 @@ impl Leak {
         env.set_env("NIX_CONFIG", &conf);
         plain(&env, "layers/pkgs/foo", "private-foo");
         plain(&env, "layers/pkgs/bar", "private-bar");
-        flake(
-            &env,
-            "layers/pkgs/app",
-            r#"inputs.foo.url = "foo";"#,
-            ", foo",
-            r#""app+" + foo.says"#,
-        );
+        with_foo(&env, "layers/pkgs/app", "app");
         plain(&env, "layers/claims/acme-x", "private-acme-x");
         env.write(
             "layers/claims.json",
@@ -104,6 +104,16 @@ impl Leak {
 
     fn snapshot(&self) -> Vec<BTreeMap<String, (u64, std::time::SystemTime)>> {
         self.layers.iter().map(|l| listing(Path::new(l))).collect()
+    }
+
+    /// The flake.lock at `rel` locks `foo` to the private one.
+    #[track_caller]
+    fn locked_privately(&self, rel: &str) {
+        let lock = self.env.read(rel);
+        assert!(
+            lock.contains("layers/pkgs/foo") && !lock.contains("public"),
+            "{lock}"
+        );
     }
 
     /// `nixp eval --raw REF#says` (and the flags before it): what it says.
@@ -167,11 +177,7 @@ fn route_2_inputs_given_as_attribute_sets() {
         l.says(&[&format!("{dir}#says")]),
         "private-foo+private-acme-x"
     );
-    let lock = l.env.read("mine/attrs/flake.lock");
-    assert!(
-        lock.contains("layers/pkgs/foo") && !lock.contains("public"),
-        "{lock}"
-    );
+    l.locked_privately("mine/attrs/flake.lock");
 }
 
 #[test]
@@ -213,11 +219,7 @@ fn route_4_flake_lock_and_update_of_a_named_flake() {
     // argv tests/dropin.rs checks against a recorded schema).
     let r = l.env.nixp(&["flake", "update", &dir]);
     assert_eq!(r.code, 0, "{r:#?}");
-    let lock = l.env.read("mine/u/flake.lock");
-    assert!(
-        lock.contains("layers/pkgs/foo") && !lock.contains("public"),
-        "{lock}"
-    );
+    l.locked_privately("mine/u/flake.lock");
 }
 
 #[test]
@@ -238,14 +240,7 @@ fn route_6_a_collection_id_only_on_a_branch() {
     let Some(l) = Leak::new() else { return };
     let env = &l.env;
     plain(env, "repo/alpha", "private-alpha");
-    env.git("repo", &["init", "-q", "-b", "main"]);
-    env.git("repo", &["add", "-A"]);
-    env.git("repo", &["commit", "-qm", "main"]);
-    env.git("repo", &["checkout", "-qb", "dev"]);
-    plain(env, "repo/gamma", "private-gamma");
-    env.git("repo", &["add", "-A"]);
-    env.git("repo", &["commit", "-qm", "dev"]);
-    env.git("repo", &["checkout", "-q", "main"]);
+    with_branch(env, "dev", || plain(env, "repo/gamma", "private-gamma"));
     let source = format!("git+file://{}", env.p("repo"));
     env.config(json!({"layers": [{"name": "G", "collection": source}]}));
     assert_eq!(l.says(&["gamma/dev#says"]), "private-gamma");
@@ -340,4 +335,293 @@ fn inputs_nixp_cannot_read_are_refused() {
             .contains("the 'url' of input 'a' is not a literal nixp can read"),
         "{r:#?}"
     );
+}
+
+// Routes found by an adversarial review -------------------------------------
+
+/// A git repository `repo` whose default branch has a flake without
+/// inputs, and whose branch `evil` has one whose input is `foo`.
+fn two_branch_repo(env: &Env) -> String {
+    plain(env, "repo", "main");
+    with_branch(env, "evil", || {
+        flake(
+            env,
+            "repo",
+            r#"inputs.foo.url = "foo";"#,
+            ", foo",
+            r#""evil+" + foo.says"#,
+        )
+    });
+    format!("git+file://{}", env.p("repo"))
+}
+
+/// Makes `repo` a git repository of what it holds, on `main`, with a
+/// branch `branch` that `change` makes; `main` checked out.
+fn with_branch(env: &Env, branch: &str, change: impl Fn()) {
+    env.git("repo", &["init", "-q", "-b", "main"]);
+    env.git("repo", &["add", "-A"]);
+    env.git("repo", &["commit", "-qm", "main"]);
+    env.git("repo", &["checkout", "-qb", branch]);
+    change();
+    env.git("repo", &["add", "-A"]);
+    env.git("repo", &["commit", "-qm", branch]);
+    env.git("repo", &["checkout", "-q", "main"]);
+}
+
+#[test]
+fn a_git_checkout_at_a_ref_is_read_at_that_ref() {
+    let Some(l) = Leak::new() else { return };
+    let repo = two_branch_repo(&l.env);
+    // The working tree has no inputs; the branch nix reads has `foo`.
+    assert_eq!(
+        l.says(&["--no-write-lock-file", &format!("{repo}?ref=evil#says")]),
+        "evil+private-foo"
+    );
+    flake(
+        &l.env,
+        "mine/top",
+        &format!(r#"inputs.dep.url = "{repo}?ref=evil";"#),
+        ", dep",
+        r#""top+" + dep.says"#,
+    );
+    let top = l.env.p("mine/top");
+    assert_eq!(l.says(&[&format!("{top}#says")]), "top+evil+private-foo");
+}
+
+#[test]
+fn a_collection_member_with_a_private_input() {
+    let Some(l) = Leak::new() else { return };
+    let env = &l.env;
+    // A tarball collection: its members are read from what nix fetched.
+    with_foo(env, "coll/alpha", "alpha");
+    let tar = run(std::process::Command::new("tar")
+        .current_dir(env.root())
+        .args(["czf", "coll.tar.gz", "coll"]));
+    assert_eq!(tar.code, 0, "{tar:#?}");
+    env.config(json!({"layers": [
+        {"name": "G", "collection": format!("file://{}", env.p("coll.tar.gz"))},
+        {"name": "PKGS", "dir": env.p("layers/pkgs")},
+    ]}));
+    assert_eq!(
+        l.says(&["--no-write-lock-file", "alpha#says"]),
+        "alpha+private-foo"
+    );
+    assert_eq!(l.says(&["G#alpha.name"]), "pkg-alpha+private-foo");
+}
+
+#[test]
+fn completion_reads_a_layer_s_flake_with_its_overrides_and_writes_nothing() {
+    let Some(l) = Leak::new() else { return };
+    let complete = |word: &str| {
+        let r = run(l
+            .env
+            .cmd()
+            .env("NIX_GET_COMPLETIONS", "2")
+            .args(["eval", word]));
+        assert_eq!(r.code, 0, "{r:#?}");
+        r.stdout
+    };
+    let before = l.snapshot();
+    let answer = complete("app#");
+    assert!(answer.contains("app#packages"), "{answer}");
+    assert_eq!(l.snapshot(), before, "completion wrote into a layer");
+    // A flake of your own, completed: locked with the private input.
+    with_foo(&l.env, "mine/u", "u");
+    complete("./mine/u#");
+    l.locked_privately("mine/u/flake.lock");
+}
+
+#[test]
+fn a_profile_element_installed_from_a_path_upgrades_with_its_overrides() {
+    let Some(l) = Leak::new() else { return };
+    let profile = l.env.p("profile");
+    let before = l.snapshot();
+    for args in [
+        vec!["profile", "install", "--profile", &profile, "app"],
+        vec!["profile", "upgrade", "--profile", &profile, ".*"],
+    ] {
+        let r = l.env.nixp(&args);
+        assert_eq!(r.code, 0, "{args:?}: {r:#?}");
+        let said = run(&mut std::process::Command::new(format!(
+            "{profile}/bin/says"
+        )));
+        assert_eq!(said.stdout, "app+private-foo\n", "{args:?}");
+    }
+    assert_eq!(l.snapshot(), before, "a layer's directory changed");
+}
+
+#[test]
+fn flake_nix_syntax_nix_reads_and_nixp_must_too() {
+    let Some(l) = Leak::new() else { return };
+    for (name, text) in [
+        (
+            "dynamic",
+            "{ ${\"inputs\"} = { foo.url = \"foo\"; }; outputs = { self, foo }: { says = foo.says; }; }",
+        ),
+        (
+            "indented",
+            "{ inputs.foo.url = ''  foo''; outputs = { self, foo }: { says = foo.says; }; }",
+        ),
+        (
+            "cr",
+            "{ # c\r inputs.foo.url = \"foo\";\n outputs = { self, foo }: { says = foo.says; }; }",
+        ),
+    ] {
+        l.env.write(&format!("mine/{name}/flake.nix"), text);
+        let dir = l.env.p(&format!("mine/{name}"));
+        let r = l.env.nixp(&[
+            "eval",
+            "--raw",
+            "--no-write-lock-file",
+            &format!("{dir}#says"),
+        ]);
+        // Read and overridden, or refused: never the look-alike.
+        assert!(!r.stdout.contains("PUBLIC"), "{name}: {r:#?}");
+        assert!(
+            r.code == 0 || r.stderr.contains("not a literal"),
+            "{name}: {r:#?}"
+        );
+    }
+    // A path input's `dir`.
+    flake(
+        &l.env,
+        "mine/p/sub",
+        r#"inputs.foo.url = "foo";"#,
+        ", foo",
+        "foo.says",
+    );
+    plain(&l.env, "mine/p", "root");
+    flake(
+        &l.env,
+        "mine/top",
+        &format!(
+            r#"inputs.d = {{ type = "path"; path = "{}"; dir = "sub"; }};"#,
+            l.env.p("mine/p")
+        ),
+        ", d",
+        "d.says",
+    );
+    let top = l.env.p("mine/top");
+    assert_eq!(l.says(&[&format!("{top}#says")]), "private-foo");
+}
+
+#[test]
+fn words_nix_versions_read_differently_are_read_both_ways() {
+    let Some(l) = Leak::new() else { return };
+    // nix 2.8 ignores `?dir=` on a bare path: it reads `u`, not `u/sub`.
+    with_foo(&l.env, "mine/u", "u");
+    plain(&l.env, "mine/u/sub", "sub");
+    let u = l.env.p("mine/u");
+    assert_eq!(
+        l.says(&["--no-write-lock-file", &format!("{u}?dir=sub#says")]),
+        "u+private-foo"
+    );
+    // nix 2.8 does not decode `%61` in a path: URL; later versions do.
+    with_foo(&l.env, "mine/p%61", "pct");
+    plain(&l.env, "mine/pa", "pa");
+    let p = l.env.p("mine/p%61");
+    assert_eq!(
+        l.says(&["--no-write-lock-file", &format!("path:{p}#says")]),
+        "pct+private-foo"
+    );
+}
+
+#[test]
+fn override_flake_words_nix_does_not_read_as_flags_cancel_nothing() {
+    let Some(l) = Leak::new() else { return };
+    with_foo(&l.env, "mine/u", "u");
+    let r = l.env.nixp(&[
+        "explain",
+        "run",
+        "./mine/u",
+        "--",
+        "--override-flake",
+        "foo",
+        "x",
+    ]);
+    assert!(r.ok().contains("--override-flake foo "), "{r:#?}");
+    // A user's override of `foo/v1` does not answer for `foo`.
+    let bar = l.env.p("layers/pkgs/bar");
+    let r = l.env.nixp(&[
+        "explain",
+        "eval",
+        "--override-flake",
+        "foo/v1",
+        &bar,
+        "./mine/u#says",
+    ]);
+    assert!(
+        r.ok().contains(&format!(
+            "--override-flake foo {}",
+            l.env.p("layers/pkgs/foo")
+        )),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn flake_init_without_a_template_names_a_private_templates() {
+    let Some(l) = Leak::new() else { return };
+    l.env.write(
+        "layers/pkgs/templates/flake.nix",
+        "{ outputs = { self }: { templates.default = { path = ./t; description = \"private\"; }; }; }",
+    );
+    l.env.write(
+        "layers/pkgs/templates/t/flake.nix",
+        "{ outputs = _: { says = \"private-template\"; }; }",
+    );
+    std::fs::create_dir_all(l.env.path("new")).unwrap();
+    let r = run(l
+        .env
+        .cmd()
+        .current_dir(l.env.path("new"))
+        .args(["flake", "init"]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(l.env.read("new/flake.nix").contains("private-template"));
+}
+
+#[test]
+fn a_member_that_is_a_symlink_to_nothing_is_not_absent() {
+    let Some(l) = Leak::new() else { return };
+    std::os::unix::fs::symlink("/nonexistent/gamma", l.env.path("layers/pkgs/gamma")).unwrap();
+    let r = l.env.nixp(&["eval", "--raw", "gamma#says"]);
+    assert!(
+        r.fails_with(1)
+            .contains("is a symlink to '/nonexistent/gamma'"),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn a_config_behind_a_symlink_to_nothing_is_an_error_not_an_empty_stack() {
+    let Some(l) = Leak::new() else { return };
+    let config = l.env.user_config();
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/config.json", &config).unwrap();
+    let r = l.env.nixp(&["eval", "--raw", "foo#says"]);
+    assert!(
+        r.fails_with(3)
+            .contains("is a symlink to '/nonexistent/config.json'"),
+        "{r:#?}"
+    );
+    let r = run(l
+        .env
+        .cmd()
+        .env("NIXP_CONFIG", l.env.p("nowhere.json"))
+        .args(["eval", "--raw", "foo#says"]));
+    assert!(r.fails_with(3).contains("NIXP_CONFIG names"), "{r:#?}");
+}
+
+#[test]
+fn a_member_named_by_its_path_gets_no_lock_written() {
+    let Some(l) = Leak::new() else { return };
+    let app = l.env.p("layers/pkgs/app");
+    assert_eq!(l.says(&[&format!("{app}#says")]), "app+private-foo");
+    let r = run(l
+        .env
+        .cmd()
+        .current_dir(&app)
+        .args(["eval", "--raw", ".#says"]));
+    assert_eq!(r.ok(), "app+private-foo");
+    assert!(!l.env.path("layers/pkgs/app/flake.lock").exists());
 }

@@ -97,14 +97,43 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
     let nix = nix.get().map_err(anyhow::Error::msg)?;
     if let Some((base, attr)) = word.split_once('#') {
         let res = stack.resolve(base, Position::FlakeUrl, Depth::FirstHolder);
-        let Some(concrete) = res.output().filter(|_| res.rewritten()) else {
-            return match res.error() {
-                Some(_) => Completions::new("attrs").print(),
-                None => pass_to_nix(nix, args),
-            };
+        let concrete = match (res.output(), res.error()) {
+            (_, Some(_)) => return Completions::new("attrs").print(),
+            (Some(o), None) => o.to_string(),
+            (None, None) => base.to_string(),
         };
+        // To list the flake's attributes, nix evaluates it: with its
+        // private inputs overridden, and its lock unwritten when it is a
+        // layer's (nix locks the flake of a word being completed).
+        let mut flags: Vec<OsString> = vec![];
+        for flake in crate::resolve::Flake::named_by(&concrete) {
+            let Ok(pairs) = stack.input_overrides_of(&flake, &|_| false) else {
+                return Completions::new("attrs").print();
+            };
+            for (from, to) in pairs {
+                flags.extend(["--override-flake".into(), from.into(), to.into()]);
+            }
+            if let crate::resolve::Flake::Dir(d) = &flake
+                && reading.no_write_lock_file
+                && stack.may_lock(d)
+                && (res.rewritten() || stack.in_a_layer(d))
+            {
+                flags.push("--no-write-lock-file".into());
+            }
+        }
+        if !res.rewritten() && flags.is_empty() {
+            return pass_to_nix(nix, args);
+        }
+        if !flags.is_empty() && !reading.override_flake {
+            // This command cannot be told: offer nothing rather than let
+            // nix look a private input up.
+            return Completions::new("attrs").print();
+        }
         let mut asked = args.clone();
         asked[slot.index] = OsString::from(format!("{concrete}#{attr}"));
+        let at = reading.command_end.min(slot.index);
+        let index = index + flags.len();
+        asked.splice(at..at, flags);
         let mut answer = ask_nix(nix, &asked, index).unwrap_or_else(|| Completions::new("attrs"));
         let (theirs, ours) = (format!("{concrete}#"), format!("{base}#"));
         for line in &mut answer.lines {

@@ -9,11 +9,11 @@
 
 use super::read::{self, Reading, Stop};
 use crate::config::Config;
-use crate::flake::local::local_flake;
+use crate::flake::local::local_flakes;
 use crate::flake::reference::{self, Kind, Position};
 use crate::nix::search::Search;
 use crate::nix::{Lazy, Nix};
-use crate::resolve::{Depth, ProbeOptions, Resolution, Stack};
+use crate::resolve::{Depth, Flake, ProbeOptions, Resolution, Stack};
 use anyhow::Result;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -42,13 +42,16 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
     }
     let stack = Stack::with_nix(config, nix);
     let args = &plan.line.args;
-    // `profile upgrade` resolves what its elements were installed from.
-    let upgrade = args.iter().any(|a| a == "upgrade");
+    // `profile upgrade` resolves what its elements were installed from;
+    // `flake init`/`new` without `-t` resolve nix's `templates`.
+    let upgrade = args
+        .iter()
+        .any(|a| a == "upgrade" || a == "init" || a == "new");
     if !upgrade
         && !args.iter().any(|a| stack.could_be_private(a))
-        && !local_flakes(args)
+        && !named_flakes(args)
             .iter()
-            .any(|d| stack.uses_private_inputs(d))
+            .any(|f| stack.uses_private_inputs(f))
     {
         return Ok(plan);
     }
@@ -108,16 +111,17 @@ impl Plan {
 type Overrides = (Whose, Result<Vec<(String, String)>, String>);
 
 /// What an override is for.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 enum Whose {
-    Flake(PathBuf),
+    Flake(Flake),
     Profile(PathBuf),
 }
 
 impl Whose {
     fn of(&self, id: &str) -> String {
         match self {
-            Whose::Flake(d) => format!("input '{id}' of flake '{}'", d.display()),
+            Whose::Flake(Flake::Dir(d)) => format!("input '{id}' of flake '{}'", d.display()),
+            Whose::Flake(Flake::Fetched(r)) => format!("input '{id}' of flake '{r}'"),
             Whose::Profile(p) => format!("'{id}', which profile '{}' upgrades from", p.display()),
         }
     }
@@ -157,9 +161,8 @@ pub fn rewrite_line(
     let mut replacements = vec![];
     // The flakes nix will read or lock: for their private inputs.
     let mut flakes: Vec<String> = vec![];
-    // Whether a flake nix evaluates at the top is one a layer gave: nix
-    // must not write its flake.lock.
-    let mut layer_flake_on_top = false;
+    // The flakes nix evaluates at the top (and may write the lock of).
+    let mut on_top: Vec<(String, bool)> = vec![];
     for slot in &reading.slots {
         let Some(word) = args[slot.index].to_str() else {
             continue;
@@ -175,10 +178,10 @@ pub fn rewrite_line(
             Ok(r) => {
                 if res.rewritten() {
                     replacements.push((slot.index, r.output.clone()));
-                    let on_top = slot.positional()
-                        || matches!(slot.flag.as_deref(), Some("bundler" | "template"));
-                    layer_flake_on_top |=
-                        on_top && local_flake(&r.output).is_some_and(|d| stack.may_lock(&d));
+                }
+                if slot.positional() || matches!(slot.flag.as_deref(), Some("bundler" | "template"))
+                {
+                    on_top.push((r.output.clone(), res.rewritten()));
                 }
                 flakes.push(r.output.clone());
             }
@@ -187,6 +190,10 @@ pub fn rewrite_line(
     }
     out.errors.extend(registry_errors(stack, &reading, args));
     let mut added: Vec<OsString> = vec![];
+    if let Some(t) = default_template(stack, &reading, &mut out.errors) {
+        flakes.push(t.clone());
+        added.extend(["--template".into(), t.into()]);
+    }
     if reading.override_flake {
         // Past an unknown flag, nixp cannot tell whether a flake is named.
         if !reading.slots.iter().any(|s| s.positional())
@@ -194,29 +201,32 @@ pub fn rewrite_line(
             && reading.stop == Stop::None
         {
             flakes.push(".".into());
+            on_top.push((".".into(), false));
         }
-        let given = given_overrides(args);
-        let mut dirs: Vec<PathBuf> = flakes.iter().filter_map(|w| local_flake(w)).collect();
-        dirs.sort();
-        dirs.dedup();
-        let mut pairs: Vec<Overrides> = dirs
-            .into_iter()
-            .map(|dir| {
-                let relock = |input: &str| reading.relock.covers(input);
+        let given = &reading.given_overrides;
+        let mut tops: Vec<Flake> = flakes.iter().flat_map(|w| Flake::named_by(w)).collect();
+        tops.dedup();
+        let relock = |input: &str| reading.relock.covers(input);
+        let mut pairs: Vec<Overrides> = vec![];
+        for top in tops {
+            if !pairs.iter().any(|(w, _)| *w == Whose::Flake(top.clone())) {
                 let p = stack
-                    .input_overrides_relocking(&dir, &relock)
+                    .input_overrides_of(&top, &relock)
                     .map_err(|e| e.to_string());
-                (Whose::Flake(dir), p)
-            })
-            .collect();
+                pairs.push((Whose::Flake(top), p));
+            }
+        }
+        let mut upgraded_from_a_layer = false;
         if reading.command == ["profile", "upgrade"] {
-            pairs.extend(profile_overrides(stack, &reading));
+            let (p, layer) = profile_overrides(stack, &reading);
+            pairs.extend(p);
+            upgraded_from_a_layer = layer;
         }
         for (whose, p) in pairs {
             match p {
                 Ok(p) => {
                     for (from, r) in p {
-                        if !given.contains(&id_of(&from))
+                        if !given.iter().any(|g| covers(g, &from))
                             && !out.overrides.iter().any(|o| o.1 == from)
                         {
                             out.overrides.push((whose.of(&from), from, r));
@@ -226,6 +236,9 @@ pub fn rewrite_line(
                 Err(e) => out.errors.push(e),
             }
         }
+        // nixp never has nix write into a layer: not into a flake a layer
+        // gave, nor into one inside a layer's directory, unless asked to
+        // lock it.
         let asked_to_lock = matches!(
             reading
                 .command
@@ -235,7 +248,13 @@ pub fn rewrite_line(
                 .as_slice(),
             ["flake", "lock" | "update"]
         );
-        if layer_flake_on_top
+        let into_a_layer = upgraded_from_a_layer
+            || on_top.iter().any(|(w, rewritten)| {
+                local_flakes(w)
+                    .iter()
+                    .any(|d| stack.may_lock(d) && (*rewritten || stack.in_a_layer(d)))
+            });
+        if into_a_layer
             && !asked_to_lock
             && reading.no_write_lock_file
             && !args.iter().any(|a| a == "--no-write-lock-file")
@@ -299,13 +318,18 @@ fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<S
         .collect()
 }
 
-/// `nix profile upgrade` resolves each element's original reference again:
-/// the private ones among them, as overrides.
-fn profile_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
+/// `nix profile upgrade` resolves each element's original reference again,
+/// and reads it again: the overrides of private ids among them and among
+/// the inputs of the flakes they name, the layers' flakes they come from
+/// made anew, and whether one of them is in a layer's directory (whose
+/// lock nix must then not write).
+fn profile_overrides(stack: &Stack, reading: &Reading) -> (Vec<Overrides>, bool) {
     let Some(profile) = crate::nix::profile::path(reading.profile.as_deref()) else {
-        return vec![];
+        return (vec![], false);
     };
+    let whose = || Whose::Profile(profile.clone());
     let mut pairs = vec![];
+    let mut in_a_layer = false;
     for url in crate::nix::profile::original_urls(&profile) {
         // An element installed from a layer's flake: nix reads the flake's
         // directory again, which must be the layer's current flake.
@@ -315,31 +339,42 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
                 .result
             {
                 pairs.push((
-                    Whose::Profile(profile.clone()),
-                    Err(format!("cannot make the flake of layer '{layer}', which profile '{}' upgrades from: {e}", profile.display())),
+                    whose(),
+                    Err(format!(
+                        "cannot make the flake of layer '{layer}', which profile '{}' upgrades from: {e}",
+                        profile.display()
+                    )),
                 ));
             }
             continue;
         }
-        let Kind::Indirect(ind) = reference::parse(&url, Position::FlakeUrl).kind else {
-            continue;
-        };
-        if !stack.answers_for(&ind) && stack.layer_index(&ind.id).is_none() {
-            continue;
+        match reference::parse(&url, Position::FlakeUrl).kind {
+            Kind::Indirect(ind) if stack.answers_for(&ind) => {
+                let r = ind.short();
+                let res = stack.resolve(&r, Position::FlakeUrl, Depth::FirstHolder);
+                let rewritten = res.rewritten();
+                let pair = match res.result {
+                    Err(e) => Err(format!(
+                        "cannot resolve '{url}', which profile '{}' upgrades from: {e}",
+                        profile.display()
+                    )),
+                    Ok(o) => Ok(rewritten.then_some((r, o.output)).into_iter().collect()),
+                };
+                pairs.push((whose(), pair));
+            }
+            Kind::Indirect(_) => {}
+            _ => {
+                for flake in Flake::named_by(&url) {
+                    if let Flake::Dir(d) = &flake {
+                        in_a_layer |= stack.may_lock(d) && stack.in_a_layer(d);
+                    }
+                    let p = stack.input_overrides_of(&flake, &|_| false);
+                    pairs.push((whose(), p.map_err(|e| e.to_string())));
+                }
+            }
         }
-        let r = ind.short();
-        let res = stack.resolve(&r, Position::FlakeUrl, Depth::FirstHolder);
-        let rewritten = res.rewritten();
-        let pair = match res.result {
-            Err(e) => Err(format!(
-                "cannot resolve '{url}', which profile '{}' upgrades from: {e}",
-                profile.display()
-            )),
-            Ok(o) => Ok(rewritten.then_some((r, o.output)).into_iter().collect()),
-        };
-        pairs.push((Whose::Profile(profile.clone()), pair));
     }
-    pairs
+    (pairs, in_a_layer)
 }
 
 /// The layer whose generated flake `url` (`path:CACHE/layers/NAME...`)
@@ -366,32 +401,60 @@ pub(super) fn implicit_dot(reading: &Reading) -> bool {
         && (reading.takes_refs || matches!(command.as_slice(), ["flake", "update"] | ["fmt"]))
 }
 
-/// The ids the user overrides with `--override-flake` already: for these,
-/// the user's word wins.
-fn given_overrides(args: &[OsString]) -> Vec<String> {
-    args.windows(2)
-        .filter(|w| w[0] == "--override-flake")
-        .filter_map(|w| w[1].to_str().map(id_of))
-        .collect()
-}
-
-/// The id of an indirect reference (`foo/v1` → `foo`), else the word.
-fn id_of(r: &str) -> String {
-    match reference::parse(r, Position::FlakeUrl).kind {
-        Kind::Indirect(ind) => ind.id,
-        _ => r.to_string(),
+/// Whether the user's own `--override-flake GIVEN ...` answers for the
+/// reference `r` as nix's flag registry matches it: the same reference, or
+/// GIVEN a plain id (which matches any ref and rev of it). The user's word
+/// wins there.
+fn covers(given: &str, r: &str) -> bool {
+    if given == r {
+        return true;
+    }
+    let parse = |w| match reference::parse(w, Position::FlakeUrl).kind {
+        Kind::Indirect(ind) => Some(ind),
+        _ => None,
+    };
+    match (parse(given), parse(r)) {
+        (Some(g), Some(r)) => g.id == r.id && g.reference.is_none() && g.rev.is_none(),
+        _ => false,
     }
 }
 
-/// The local flakes a command line may make nix read, for the fast path:
-/// `.` and every word that names one (not knowing the command yet).
-fn local_flakes(args: &[OsString]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::iter::once(".")
+/// The flakes a command line may make nix read, for the fast path: `.`
+/// and every word that names one (not knowing the command yet).
+fn named_flakes(args: &[OsString]) -> Vec<Flake> {
+    let mut flakes: Vec<Flake> = std::iter::once(".")
         .chain(args.iter().filter_map(|a| a.to_str()))
         .filter(|w| !w.starts_with('-'))
-        .filter_map(local_flake)
+        .flat_map(Flake::named_by)
         .collect();
-    dirs.sort();
-    dirs.dedup();
-    dirs
+    flakes.dedup();
+    flakes
+}
+
+/// `nix flake init` and `nix flake new` without `-t` take nix's default
+/// template flake, the id `templates`: when nixp answers for it, it names
+/// the flake as `--template` itself.
+fn default_template(stack: &Stack, reading: &Reading, errors: &mut Vec<String>) -> Option<String> {
+    let command: Vec<&str> = reading.command.iter().map(String::as_str).collect();
+    let given = reading
+        .slots
+        .iter()
+        .any(|s| s.flag.as_deref() == Some("template"));
+    if given || !matches!(command.as_slice(), ["flake", "init" | "new"]) {
+        return None;
+    }
+    if !stack.answers_for(&crate::flake::reference::Indirect::plain("templates")) {
+        return None;
+    }
+    let res = stack.resolve("templates", Position::FlakeUrl, Depth::FirstHolder);
+    match res.result {
+        Ok(r) if res.rewritten() => Some(r.output),
+        Ok(_) => None,
+        Err(e) => {
+            errors.push(format!(
+                "cannot resolve 'templates', nix's default template flake: {e}"
+            ));
+            None
+        }
+    }
 }

@@ -96,6 +96,8 @@ pub struct Reading {
     pub no_write_lock_file: bool,
     /// The inputs whose locks the command makes nix compute anew.
     pub relock: Relock,
+    /// The references the user's own `--override-flake` flags map.
+    pub given_overrides: Vec<String>,
     /// The positional words of a `nix registry` command (registry entries,
     /// never rewritten): their indices.
     pub registry_words: Vec<usize>,
@@ -185,6 +187,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut system = None;
     let mut profile = None;
     let mut relock: Vec<String> = vec![];
+    let mut given_overrides: Vec<String> = vec![];
     let mut relock_all = false;
     let mut registry_words = vec![];
     let mut refresh = false;
@@ -236,6 +239,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                 ("option", [k, s]) if k == "system" => system = Some(s.clone()),
                 ("refresh", []) => refresh = true,
                 ("update-input", [i]) => relock.push(i.clone()),
+                ("override-flake", [from, _]) => given_overrides.push(from.clone()),
                 ("recreate-lock-file", []) => relock_all = true,
                 ("tarball-ttl", [v]) if v == "0" => refresh = true,
                 ("option", [k, v]) if k == "tarball-ttl" && v == "0" => refresh = true,
@@ -327,6 +331,7 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         profile,
         no_write_lock_file,
         relock,
+        given_overrides,
         registry_words,
         refresh,
         stop,

@@ -28,7 +28,10 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
             return Ok(u8::try_from(code).unwrap_or(exit::USAGE));
         }
     };
-    let config = crate::config::load()?;
+    let config = match cli.verb {
+        Verb::Layers(_) => crate::config::load_for_edit()?,
+        _ => crate::config::load()?,
+    };
     let out = io::stdout().lock();
     let mut out = io::BufWriter::new(out);
     let code = match cli.verb {

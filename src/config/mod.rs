@@ -124,6 +124,27 @@ pub(crate) struct FileConfig {
 
 /// Loads the configuration from the environment and the two files.
 pub fn load() -> Result<Config> {
+    let config = load_for_edit()?;
+    let paths = &config.paths;
+    // Named on purpose, so missing by mistake: not "no layers".
+    if std::env::var_os("NIXP_CONFIG").is_some_and(|v| !v.is_empty())
+        && let Some(user) = &paths.user
+        && std::fs::symlink_metadata(user).is_err()
+    {
+        return Err(coded(
+            exit::CONFIG,
+            format!(
+                "NIXP_CONFIG names '{}', which does not exist (nixp layers add creates it)",
+                user.display()
+            ),
+        ));
+    }
+    Ok(config)
+}
+
+/// `load`, for `nixp layers`, which may be about to create the file
+/// `NIXP_CONFIG` names.
+pub fn load_for_edit() -> Result<Config> {
     load_from(Paths::from_env(), std::env::var_os("NIXP_LAYERS"))
 }
 
@@ -160,7 +181,26 @@ pub(crate) fn read_file(path: &Path) -> Result<FileConfig> {
 pub(crate) fn read_text(path: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A config managed elsewhere (dotfiles, NixOS, home-manager) is
+            // a symlink: one that leads nowhere is not "no config".
+            if let Some(link) = path.ancestors().find(|a| {
+                std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink())
+                    && std::fs::metadata(a).is_err()
+            }) {
+                let target = std::fs::read_link(link).unwrap_or_default();
+                return Err(coded(
+                    exit::CONFIG,
+                    format!(
+                        "config file '{}': '{}' is a symlink to '{}', which does not exist",
+                        path.display(),
+                        link.display(),
+                        target.display()
+                    ),
+                ));
+            }
+            Ok(None)
+        }
         Err(e) => Err(coded(
             exit::CONFIG,
             format!("cannot read config file '{}': {e}", path.display()),

@@ -14,6 +14,7 @@
 //! panics.
 
 use super::syntax::{self, AttrPath, Value};
+use crate::flake::local::{Readable, readable_from};
 use crate::flake::reference::{self, Indirect, Kind, Position, is_flake_id};
 use serde_json::Map;
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ pub(crate) struct Inputs {
     /// Local flakes among the inputs (flake.nix's, and the lock's nodes
     /// reached through local flakes), whose own inputs nix may lock.
     pub local: Vec<PathBuf>,
+    /// Sources on this machine among the inputs that nix fetches rather
+    /// than reads in place (a git checkout at a ref, a tarball file).
+    pub fetch: Vec<String>,
     /// flake.lock nodes, reached from the root through local flakes only,
     /// whose original is an indirect reference.
     pub locked: Vec<Locked>,
@@ -81,12 +85,15 @@ pub(crate) fn read_texts(dir: &Path, flake_nix: Option<&str>, flake_lock: Option
     out.indirect.dedup();
     out.local.sort();
     out.local.dedup();
+    out.fetch.sort();
+    out.fetch.dedup();
     out
 }
 
 impl Inputs {
     fn merge(&mut self, other: Inputs) {
         self.any |= other.any;
+        self.fetch.extend(other.fetch);
         self.indirect.extend(other.indirect);
         self.local.extend(other.local);
         self.locked.extend(other.locked);
@@ -98,38 +105,16 @@ impl Inputs {
 enum Named {
     /// An indirect reference, `id[/ref][/rev]`.
     Indirect(String),
-    /// A local flake directory.
-    Local(PathBuf),
-    /// Anything else: a remote flake, never looked up.
-    Direct,
+    /// Something nix reads on this machine.
+    Readable(Readable),
 }
 
 /// Reads an input's url as nix does (`parseFlakeRef`): an indirect
-/// reference, a local path (`path:`, `git+file:`, `/abs`, `./rel`), or
-/// something remote.
+/// reference, or what nix reads for it (relative paths from `dir`).
 fn named_by_url(dir: &Path, url: &str) -> Named {
-    let r = reference::parse(url, Position::FlakeUrl);
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let sub = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("dir="))
-        .map(reference::percent_decode);
-    let local = |p: &str| {
-        let mut d = dir.join(reference::percent_decode(p));
-        d.extend(sub.as_deref());
-        Named::Local(d.components().collect())
-    };
-    match r.kind {
+    match reference::parse(url, Position::FlakeUrl).kind {
         Kind::Indirect(ind) => Named::Indirect(ind.short()),
-        Kind::Qualified { .. } | Kind::Path => local(base),
-        Kind::Url => match base
-            .strip_prefix("path:")
-            .or_else(|| base.strip_prefix("git+file://"))
-            .or_else(|| base.strip_prefix("git+file:"))
-        {
-            Some(p) => local(p),
-            None => Named::Direct,
-        },
+        _ => Named::Readable(readable_from(dir, url)),
     }
 }
 
@@ -149,8 +134,15 @@ fn read_flake_nix(dir: &Path, src: &str, out: &mut Inputs) {
     };
     let mut specs: BTreeMap<Vec<String>, Spec> = BTreeMap::new();
     for (path, value) in bindings {
-        if path.first() != Some(&Some("inputs".to_string())) {
-            continue;
+        match path.first() {
+            Some(Some(k)) if k == "inputs" => {}
+            // `${"inputs"} = ...` is `inputs` to nix.
+            Some(None) => {
+                out.unreadable
+                    .push("a top-level attribute's name is not a literal".into());
+                continue;
+            }
+            _ => continue,
         }
         match walk(&path, value) {
             Walked::Inputs(Value::Attrs) => {}
@@ -188,14 +180,12 @@ fn read_flake_nix(dir: &Path, src: &str, out: &mut Inputs) {
             out.unreadable.push(why.clone());
             continue;
         }
+        // A non-flake input's flake.nix is never read.
+        let flake = spec.attrs.get("flake") != Some(&Value::Bool(false));
         match input_named(dir, names, spec) {
             Ok(Some(Named::Indirect(r))) => out.indirect.push(r),
-            Ok(Some(Named::Local(d))) => {
-                // A non-flake input's flake.nix is never read.
-                if spec.attrs.get("flake") != Some(&Value::Bool(false)) {
-                    out.local.push(d);
-                }
-            }
+            Ok(Some(Named::Readable(Readable::Dirs(d)))) if flake => out.local.extend(d),
+            Ok(Some(Named::Readable(Readable::Fetch(f)))) if flake => out.fetch.push(f),
             Ok(_) => {}
             Err(attr) => out.unreadable.push(format!(
                 "the '{attr}' of input '{shown}' is not a literal nixp can read"
@@ -266,26 +256,44 @@ fn input_named(dir: &Path, names: &[String], spec: &Spec) -> Result<Option<Named
                 };
                 Named::Indirect(ind.short())
             }
-            "path" => match text("path")? {
-                Some(p) => named_by_url(dir, &format!("path:{p}")),
-                None => return Err("path".into()),
-            },
+            "path" => {
+                let mut d = dir.join(text("path")?.ok_or("path")?);
+                d.extend(text("dir")?);
+                Named::Readable(Readable::Dirs(vec![d.components().collect()]))
+            }
             "git" => match text("url")? {
                 Some(u) if u.starts_with("file:") || u.starts_with('/') => {
                     let u = u.trim_start_matches("file://").trim_start_matches("file:");
-                    let mut d = PathBuf::from(u);
-                    d.extend(text("dir")?);
-                    Named::Local(d)
+                    if text("ref")?.is_some() || text("rev")?.is_some() {
+                        // nix reads that commit: fetched to be read.
+                        let mut q = vec![];
+                        for k in ["ref", "rev", "dir"] {
+                            if let Some(v) = text(k)? {
+                                q.push(format!("{k}={v}"));
+                            }
+                        }
+                        Named::Readable(Readable::Fetch(format!("git+file://{u}?{}", q.join("&"))))
+                    } else {
+                        let mut d = PathBuf::from(u);
+                        d.extend(text("dir")?);
+                        Named::Readable(Readable::Dirs(vec![d]))
+                    }
                 }
-                Some(_) => Named::Direct,
+                Some(_) => Named::Readable(Readable::Other),
                 None => return Err("url".into()),
             },
-            _ => Named::Direct,
+            "tarball" | "file" => match text("url")? {
+                Some(u) if u.starts_with("file:") => Named::Readable(Readable::Fetch(u)),
+                _ => Named::Readable(Readable::Other),
+            },
+            _ => Named::Readable(Readable::Other),
         }));
     }
     Ok(match a.get("url") {
         Some(Value::Str(u) | Value::Uri(u)) => Some(named_by_url(dir, u)),
-        Some(Value::Path(p)) => Some(Named::Local(dir.join(p).components().collect())),
+        Some(Value::Path(p)) => Some(Named::Readable(Readable::Dirs(vec![
+            dir.join(p).components().collect(),
+        ]))),
         Some(_) => return Err("url".into()),
         // No url and no type: nix takes the name as an indirect id.
         None => names

@@ -9,31 +9,92 @@ use std::path::{Path, PathBuf};
 /// Bumped when what the fingerprint covers changes.
 const FINGERPRINT: &str = "nixp-fingerprint-1";
 
-/// The local flake directory a reference names, if it names one: a path
-/// (`.`, `./x`, `/abs`) or a `path:`/`git+file:` URL, with a `?dir=`
-/// applied. Like nix, a directory without a flake.nix means the nearest
-/// one above it that has one, not past a git checkout's root.
-pub(crate) fn local_flake(word: &str) -> Option<PathBuf> {
+/// What nix reads for a flake reference, as far as nixp can read it too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Readable {
+    /// Local flake directories. More than one where nix versions read the
+    /// reference differently: nix 2.8 ignores a `?dir=` on a bare path and
+    /// does not decode `%` escapes in a `path:` URL; later versions do both.
+    Dirs(Vec<PathBuf>),
+    /// A source on this machine that nix fetches rather than reads in
+    /// place: a git checkout at a `ref` or `rev` (nix reads that commit,
+    /// not the working tree), a tarball file. nixp has nix fetch it to
+    /// read it.
+    Fetch(String),
+    /// A remote source, or no flake reference nixp reads.
+    Other,
+}
+
+/// What `word` (a flake reference, relative paths from `base`) names as a
+/// flake input: a path input is that directory.
+pub(crate) fn readable_from(base: &Path, word: &str) -> Readable {
+    readable(base, word, false)
+}
+
+/// What `word` names where nix reads it on its command line: a path there
+/// may be inside a flake (the nearest directory above with a flake.nix).
+pub(crate) fn readable_on_command_line(base: &Path, word: &str) -> Readable {
+    readable(base, word, true)
+}
+
+fn readable(base: &Path, word: &str, walk_up: bool) -> Readable {
     let parsed = reference::parse(word, Position::FlakeUrl);
-    let base = word.split('#').next().unwrap_or_default();
-    let (text, query) = base.split_once('?').unwrap_or((base, ""));
-    let path = match parsed.kind {
-        Kind::Path => text,
-        Kind::Url => text
+    let whole = word.split('#').next().unwrap_or_default();
+    let text = whole.split('?').next().unwrap_or_default();
+    let param = |k: &str| reference::url_param(whole, k);
+    let sub = param("dir");
+    let (path, dir_options, decode): (&str, Vec<Option<String>>, bool) = match parsed.kind {
+        // nix 2.8 ignores `dir` here; later versions apply it.
+        Kind::Path => (text, vec![None, sub], false),
+        Kind::Url
+            if text.starts_with("git+file:")
+                && (param("ref").is_some() || param("rev").is_some()) =>
+        {
+            return Readable::Fetch(whole.to_string());
+        }
+        Kind::Url if text.starts_with("file:") || text.starts_with("tarball+file:") => {
+            return Readable::Fetch(whole.to_string());
+        }
+        Kind::Url => match text
             .strip_prefix("path:")
             .or_else(|| text.strip_prefix("git+file://"))
-            .or_else(|| text.strip_prefix("git+file:"))?,
-        _ => return None,
+            .or_else(|| text.strip_prefix("git+file:"))
+        {
+            Some(p) => (p, vec![sub], true),
+            None => return Readable::Other,
+        },
+        _ => return Readable::Other,
     };
-    let mut dir = std::env::current_dir()
-        .ok()?
-        .join(reference::percent_decode(path));
-    if let Some(sub) = query.split('&').find_map(|kv| kv.strip_prefix("dir=")) {
-        dir.push(reference::percent_decode(sub));
+    // Raw, and (for URLs) percent-decoded as later versions read them.
+    let mut paths = vec![path.to_string()];
+    if decode {
+        paths.push(reference::percent_decode(path));
     }
-    // `/x/.` and `/x/./y` name `/x` and `/x/y`.
-    let dir: PathBuf = dir.components().collect();
-    let mut at = dir.as_path();
+    let mut dirs = vec![];
+    for p in &paths {
+        for d in &dir_options {
+            let mut dir = base.join(p);
+            dir.extend(d);
+            // `/x/.` and `/x/./y` name `/x` and `/x/y`.
+            let dir: PathBuf = dir.components().collect();
+            let flake = match walk_up {
+                true => nearest_flake(&dir),
+                false => Some(dir),
+            };
+            if let Some(flake) = flake
+                && !dirs.contains(&flake)
+            {
+                dirs.push(flake);
+            }
+        }
+    }
+    Readable::Dirs(dirs)
+}
+
+/// Like nix, a directory without a flake.nix means the nearest one above
+/// it that has one, not past a git checkout's root.
+fn nearest_flake(dir: &Path) -> Option<PathBuf> {
+    let mut at = dir;
     loop {
         if at.join("flake.nix").is_file() {
             return Some(at.to_path_buf());
@@ -43,6 +104,25 @@ pub(crate) fn local_flake(word: &str) -> Option<PathBuf> {
         }
         at = at.parent()?;
     }
+}
+
+/// The local flake directories a reference on the command line names
+/// (relative paths from the working directory): see [`Readable::Dirs`].
+pub(crate) fn local_flakes(word: &str) -> Vec<PathBuf> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return vec![];
+    };
+    match readable_on_command_line(&cwd, word) {
+        Readable::Dirs(d) => d,
+        _ => vec![],
+    }
+}
+
+/// The local flake directory a reference names, if it names one: a path
+/// (`.`, `./x`, `/abs`) or a `path:`/`git+file:` URL, with a `?dir=`
+/// applied; the first of [`local_flakes`].
+pub(crate) fn local_flake(word: &str) -> Option<PathBuf> {
+    local_flakes(word).into_iter().next()
 }
 
 /// The git checkout a directory is in, and its path inside it.

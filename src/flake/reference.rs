@@ -310,6 +310,13 @@ fn is_scheme(s: &str) -> bool {
         && b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+.-".contains(&c))
 }
 
+/// The decoded value of `key` in the query of the URL `url` (its
+/// fragment, if any, left out).
+pub(crate) fn url_param(url: &str, key: &str) -> Option<String> {
+    let whole = url.split('#').next().unwrap_or_default();
+    query_get(whole.split_once('?')?.1, key)
+}
+
 /// The decoded value of `key` in a URL query.
 fn query_get(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {

@@ -70,9 +70,12 @@ impl Lexer {
         self.s[from..self.i].iter().collect()
     }
 
-    /// The rest of a path literal whose first characters are read.
+    /// A path literal starting at `from` (its first character, `.`, `/`,
+    /// `~` or a letter, always taken).
     fn path(&mut self, from: usize) -> Tok {
-        Tok::Path(self.take_from(from, |c| path_char(c) || c == '/'))
+        let rest = self.take_from(from + 1, |c| path_char(c) || c == '/');
+        let first = self.s.get(from).copied().unwrap_or_default();
+        Tok::Path(format!("{first}{rest}"))
     }
 
     /// The next token, skipping whitespace and comments; `None` at the end.
@@ -80,7 +83,13 @@ impl Lexer {
         loop {
             match (self.peek(0)?, self.peek(1)) {
                 (c, _) if c.is_whitespace() => self.i += 1,
-                ('#', _) => self.skip_past(&['\n']),
+                // A comment ends at a newline or a carriage return, as in
+                // nix's lexer.
+                ('#', _) => {
+                    while self.peek(0).is_some_and(|c| c != '\n' && c != '\r') {
+                        self.i += 1;
+                    }
+                }
                 ('/', Some('*')) => {
                     self.i += 2;
                     self.skip_past(&['*', '/']);
@@ -136,8 +145,16 @@ impl Lexer {
         self.s.get(j) == Some(&':') && self.s.get(j + 1).is_some_and(|c| uri_char(*c))
     }
 
-    /// The rest of a `"..."` or `''...''` string, its opening quote read.
+    /// The rest of a `"..."` or `''...''` string, its opening quote read;
+    /// an indented string's indentation stripped as nix strips it.
     fn string(&mut self, depth: usize, indented: bool) -> Tok {
+        match self.raw_string(depth, indented) {
+            Tok::Str(Some(s)) if indented => Tok::Str(Some(strip_indentation(&s))),
+            t => t,
+        }
+    }
+
+    fn raw_string(&mut self, depth: usize, indented: bool) -> Tok {
         let unescape = |c: char| "nrt".find(c).map_or(c, |k| ['\n', '\r', '\t'][k]);
         let (mut out, mut literal) = (String::new(), true);
         while let Some(c) = self.peek(0) {
@@ -188,6 +205,33 @@ impl Lexer {
             }
         }
     }
+}
+
+/// nix's `stripIndentation` for `''...''` strings: the smallest
+/// indentation of the lines with anything but spaces is removed from every
+/// line; a first line of only spaces goes, and a last one of only spaces
+/// is emptied.
+fn strip_indentation(s: &str) -> String {
+    let lines: Vec<&str> = s.split('\n').collect();
+    let indent = lines
+        .iter()
+        .filter(|l| l.chars().any(|c| c != ' '))
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+    let mut out: Vec<&str> = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or(l.trim_start_matches(' ')))
+        .collect();
+    if out.len() > 1 && out[0].chars().all(|c| c == ' ') {
+        out.remove(0);
+    }
+    if let Some(last) = out.last_mut()
+        && last.chars().all(|c| c == ' ')
+    {
+        *last = "";
+    }
+    out.join("\n")
 }
 
 struct Parser {
@@ -420,6 +464,22 @@ mod tests {
                 "j=Computed",
                 "?=Computed",
             ]
+        );
+    }
+
+    #[test]
+    fn every_token_moves_on() {
+        assert_eq!(
+            read("{ a = ~/x; b = ~; }"),
+            [r#"a=Path("~/x")"#, "b=Computed"]
+        );
+    }
+
+    #[test]
+    fn strings_and_comments_as_nix_reads_them() {
+        assert_eq!(
+            read("{ a = ''  foo''; b = ''\n    bar\n  ''; # c\r d = \"x\"; }"),
+            [r#"a=Str("foo")"#, r#"b=Str("bar\n")"#, r#"d=Str("x")"#]
         );
     }
 

@@ -24,6 +24,20 @@ pub fn member_dir(root: &Path, id: &str) -> PathBuf {
     }
 }
 
+/// Why member `id` of the dir layer at `root` is a symlink that leads to
+/// no flake, if it is one.
+fn dangling(root: &Path, id: &str) -> Option<String> {
+    let link = root.join(id);
+    std::fs::symlink_metadata(&link)
+        .ok()
+        .filter(|m| m.file_type().is_symlink())?;
+    let target = std::fs::read_link(&link).unwrap_or_default();
+    Some(format!(
+        "is a symlink to '{}', which holds no flake.nix (is it mounted?)",
+        target.display()
+    ))
+}
+
 pub struct DirLayer {
     root: PathBuf,
     /// Whether the root is a readable directory, asked once per run.
@@ -69,6 +83,14 @@ impl Source for DirLayer {
             Ok(_) => {}
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 self.check_root()?;
+                // A member that is a symlink to nothing (a checkout not
+                // mounted, say) is the layer's all the same: not absent.
+                if let Some(why) = dangling(&self.root, &input.id) {
+                    return Err(LookupFailure::Error(LookupError(format!(
+                        "layer member '{}' {why}",
+                        self.root.join(&input.id).display()
+                    ))));
+                }
                 return Ok(Answer::Absent);
             }
             Err(e) => {
@@ -110,6 +132,15 @@ impl Source for DirLayer {
             let name = entry.file_name();
             let path = entry.path();
             if std::fs::metadata(path.join("flake.nix")).is_err() {
+                if let (Some(why), Some(id)) =
+                    (dangling(&self.root, &name.to_string_lossy()), name.to_str())
+                {
+                    listing.skipped.push((path.display().to_string(), why));
+                    // Still the layer's: a lookup of it is an error.
+                    if is_flake_id(id) {
+                        listing.push(id);
+                    }
+                }
                 continue;
             }
             match name.to_str() {

@@ -17,6 +17,7 @@ pub(crate) mod registries;
 pub mod schema;
 pub mod search;
 pub(crate) mod settings;
+pub(crate) mod source;
 
 pub use locate::MAX_DEPTH;
 

@@ -166,10 +166,11 @@ impl Stack {
             Target::Attrs(a) => a.contains_key("rev") || a.contains_key("narHash"),
             _ => false,
         };
-        let overrides = match &local {
-            Some(d) => self.input_overrides(d)?,
-            None => vec![],
+        let flake = match &local {
+            Some(d) => super::Flake::Dir(d.clone()),
+            None => super::Flake::private(reference),
         };
+        let overrides = self.input_overrides_of(&flake, &|_| false)?;
         Ok(Candidate {
             reference: reference.to_string(),
             overrides,

@@ -64,6 +64,8 @@ pub enum Error {
     /// A layer's name with a ref, rev or subdirectory, which its flake
     /// does not have.
     LayerFlakeRef { layer: String, reference: String },
+    /// A flake nixp must read the inputs of cannot be fetched.
+    Unfetchable { reference: String, message: String },
     /// nixp cannot read what a flake's inputs name without evaluating it.
     UnreadableInputs { flake: PathBuf, what: String },
     /// A flake.lock locks a private id to something else than the stack
@@ -170,6 +172,10 @@ impl fmt::Display for Error {
                 f,
                 "cannot tell whether the first layers holding '{reference}' provide {ask}:\n  {}\n{NOT_ASKED}",
                 holders.join("\n  ")
+            ),
+            Error::Unfetchable { reference, message } => write!(
+                f,
+                "cannot read the inputs of '{reference}' ({message}); nix would look a private one up itself, so nixp stops"
             ),
             Error::UnreadableInputs { flake, what } => write!(
                 f,

@@ -1,7 +1,9 @@
-//! Private ids among the inputs of the local flakes nix will read: the
-//! indirect references their flake.nix and flake.lock name (read, not
-//! evaluated: `flake::inputs`), in the flake itself and in every local
-//! flake among its inputs, to any depth. Each one nixp answers for becomes
+//! Private ids among the inputs of the flakes nix will read: the indirect
+//! references their flake.nix and flake.lock name (read, not evaluated:
+//! `flake::inputs`), in the flake itself and in every flake among its
+//! inputs that is on this machine, to any depth; a private flake that is
+//! not a local directory, and a local source nix fetches (a git checkout
+//! at a ref, a tarball file), are fetched by nix to be read. Each one nixp answers for becomes
 //! an `--override-flake REF TARGET` pair for nix (since nix 2.26 only the
 //! flag and global registries are asked for inputs; the flag registry comes
 //! first in every version).
@@ -13,6 +15,7 @@
 
 use super::{Depth, Error, Stack};
 use crate::flake::inputs::{Inputs, Locked, local_dir};
+use crate::flake::local::{Readable, readable_on_command_line};
 use crate::flake::reference::Position;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,37 @@ use std::rc::Rc;
 
 /// How many local flakes one command line's inputs may lead through.
 const MAX_FLAKES: usize = 1000;
+
+/// A flake whose inputs nixp reads: a local directory, or a source nix
+/// fetches first (a private flake that is not local, a git checkout at a
+/// ref or rev, a tarball file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Flake {
+    Dir(PathBuf),
+    Fetched(String),
+}
+
+impl Flake {
+    /// The flakes a reference names, as nix reads them (none for a remote
+    /// public one: its inputs are its author's).
+    pub fn named_by(word: &str) -> Vec<Flake> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        match readable_on_command_line(&cwd, word) {
+            Readable::Dirs(dirs) => dirs.into_iter().map(Flake::Dir).collect(),
+            Readable::Fetch(r) => vec![Flake::Fetched(r)],
+            Readable::Other => vec![],
+        }
+    }
+
+    /// The flake a private target is: read wherever it is, since it is
+    /// the stack's answer.
+    pub(super) fn private(target: &str) -> Flake {
+        match Flake::named_by(target).into_iter().next() {
+            Some(f) => f,
+            None => Flake::Fetched(target.to_string()),
+        }
+    }
+}
 
 impl Stack {
     /// What nix may read from a local flake's inputs, read once per run.
@@ -32,19 +66,51 @@ impl Stack {
             .clone()
     }
 
-    /// The local flakes nix reads for `flake_dir`: itself and the local
-    /// flakes among its inputs, to any depth.
-    fn local_closure(&self, flake_dir: &Path) -> Vec<PathBuf> {
+    /// Where the files of `flake` are: its directory, or its source as nix
+    /// fetched it (once per run).
+    fn dir_of(&self, flake: &Flake) -> Result<PathBuf, Error> {
+        let reference = match flake {
+            Flake::Dir(d) => return Ok(d.clone()),
+            Flake::Fetched(r) => r,
+        };
+        if let Some(d) = self.state.fetched.borrow().get(reference) {
+            return Ok(d.clone());
+        }
+        let fetched = self
+            .nix
+            .get()
+            .and_then(|nix| crate::nix::source::fetch(nix, self.cache.as_deref(), reference))
+            .map_err(|message| Error::Unfetchable {
+                reference: reference.clone(),
+                message,
+            })?;
+        self.state
+            .fetched
+            .borrow_mut()
+            .insert(reference.clone(), fetched.clone());
+        Ok(fetched)
+    }
+
+    /// The flakes nix reads for `top`: itself and the flakes among its
+    /// inputs that are on this machine, to any depth; with `fetch` false,
+    /// `None` as soon as one would have to be fetched.
+    fn closure(&self, top: &Flake, fetch: bool) -> Result<Option<Vec<PathBuf>>, Error> {
         let mut seen: Vec<PathBuf> = vec![];
-        let mut todo = vec![flake_dir.to_path_buf()];
-        while let Some(dir) = todo.pop() {
+        let mut todo = vec![top.clone()];
+        while let Some(flake) = todo.pop() {
+            if !fetch && matches!(flake, Flake::Fetched(_)) {
+                return Ok(None);
+            }
+            let dir = self.dir_of(&flake)?;
             if seen.contains(&dir) || seen.len() >= MAX_FLAKES {
                 continue;
             }
-            todo.extend(self.flake_inputs(&dir).local.iter().cloned());
+            let inputs = self.flake_inputs(&dir);
+            todo.extend(inputs.local.iter().cloned().map(Flake::Dir));
+            todo.extend(inputs.fetch.iter().cloned().map(Flake::Fetched));
             seen.push(dir);
         }
-        seen
+        Ok(Some(seen))
     }
 
     /// Whether nix may write a flake.lock for the local flake `dir`: it
@@ -55,39 +121,56 @@ impl Stack {
         !ours && self.flake_inputs(dir).any
     }
 
-    /// Whether nixp has something to do for the local flake `dir` before
-    /// nix reads it: a private input, here or in a local flake among its
-    /// inputs, or inputs it cannot read. (The fast path's check.)
-    pub fn uses_private_inputs(&self, dir: &Path) -> bool {
-        self.local_closure(dir).iter().any(|d| {
-            let inputs = self.flake_inputs(d);
-            !inputs.unreadable.is_empty()
-                || inputs.indirect.iter().any(|r| self.answers_for_input(r))
+    /// Whether `dir` is inside a `dir` layer (a member, or below one):
+    /// nixp never has nix write there.
+    pub fn in_a_layer(&self, dir: &Path) -> bool {
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let dir = canon(dir);
+        self.layers.iter().any(|l| {
+            l.source.kind() == crate::layer::LayerKind::Dir
+                && dir.starts_with(canon(Path::new(&l.source.location())))
         })
     }
 
+    /// Whether nixp has something to do for the flake `flake` before nix
+    /// reads it: a private input, here or in a flake among its inputs,
+    /// inputs it cannot read, or a source it would have to fetch to tell.
+    /// (The fast path's check: it never fetches.)
+    pub fn uses_private_inputs(&self, flake: &Flake) -> bool {
+        match self.closure(flake, false) {
+            Ok(Some(dirs)) => dirs.iter().any(|d| {
+                let inputs = self.flake_inputs(d);
+                !inputs.unreadable.is_empty()
+                    || inputs.indirect.iter().any(|r| self.answers_for_input(r))
+            }),
+            _ => true,
+        }
+    }
+
     /// `--override-flake REF TARGET` for each indirect reference among the
-    /// inputs of `flake_dir` and of the local flakes nix reads for it that
-    /// nixp answers for; those targets' own inputs are followed too. The
+    /// inputs of `flake_dir` and of the flakes nix reads for it that nixp
+    /// answers for; those targets' own inputs are followed too. The
     /// reference keeps its ref/rev, so nix matches it exactly and carries
     /// nothing onto TARGET. References no layer answers for are left to nix.
     pub fn input_overrides(&self, flake_dir: &Path) -> Result<Vec<(String, String)>, Error> {
-        self.input_overrides_relocking(flake_dir, &|_| false)
+        self.input_overrides_of(&Flake::Dir(flake_dir.to_path_buf()), &|_| false)
     }
 
-    /// `input_overrides`, for a command that makes nix lock anew the inputs
-    /// of `flake_dir` for which `relocked` holds (`--update-input NAME`,
-    /// `nix flake update`): their locks are what the command replaces.
-    pub fn input_overrides_relocking(
+    /// `input_overrides` of `top`, for a command that makes nix lock anew
+    /// the inputs of `top` for which `relocked` holds (`--update-input
+    /// NAME`, `nix flake update`): their locks are what the command
+    /// replaces.
+    pub fn input_overrides_of(
         &self,
-        flake_dir: &Path,
+        top: &Flake,
         relocked: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<(String, String)>, Error> {
+        let top_dir = self.dir_of(top)?;
         let mut out: Vec<(String, String)> = vec![];
         let mut seen: Vec<PathBuf> = vec![];
-        let mut todo = vec![flake_dir.to_path_buf()];
-        while let Some(top) = todo.pop() {
-            for dir in self.local_closure(&top) {
+        let mut todo = vec![top.clone()];
+        while let Some(next) = todo.pop() {
+            for dir in self.closure(&next, true)?.unwrap_or_default() {
                 if seen.contains(&dir) {
                     continue;
                 }
@@ -102,14 +185,13 @@ impl Stack {
                     if out.iter().any(|(from, _)| from == r) || !self.answers_for_input(r) {
                         continue;
                     }
-                    let target = self.input_target(r, &dir)?;
-                    if let Some(t) = target {
-                        todo.extend(crate::flake::local::local_flake(&t));
+                    if let Some(t) = self.input_target(r, &dir)? {
+                        todo.push(Flake::private(&t));
                         out.push((r.clone(), t));
                     }
                 }
                 for l in &inputs.locked {
-                    if !(dir == flake_dir && relocked(&l.input)) {
+                    if !(dir == top_dir && relocked(&l.input)) {
                         self.check_lock(&dir, l, &out)?;
                     }
                 }

@@ -18,6 +18,7 @@ mod choice;
 pub mod error;
 mod index;
 mod inputs;
+pub use inputs::Flake;
 mod precedence;
 #[cfg(test)]
 mod tests;
@@ -64,6 +65,8 @@ struct State {
     /// The layers whose flakes are being made (a member whose input is
     /// its own layer would need the flake it is part of).
     generating: RefCell<Vec<usize>>,
+    /// Sources nix fetched for nixp to read, by reference.
+    fetched: RefCell<BTreeMap<String, PathBuf>>,
     /// The indirect references of local flakes' inputs, read once per run.
     inputs: RefCell<BTreeMap<PathBuf, Rc<crate::flake::inputs::Inputs>>>,
 }

@@ -264,7 +264,7 @@ fn the_cheap_checks_agree_with_resolution() {
 
 /// What flakes provide, from a table: reference → attribute found, or an
 /// evaluation error.
-struct Provided(Vec<(&'static str, Result<Option<&'static str>, &'static str>)>);
+struct Provided(Vec<(String, Result<Option<&'static str>, &'static str>)>);
 
 impl crate::nix::probe::Provides for Provided {
     fn system(&self) -> &str {
@@ -294,13 +294,44 @@ impl crate::nix::probe::Provides for Provided {
     }
 }
 
-fn choosing(provided: Provided) -> Stack {
-    let s = stack(vec![
-        layer("A", Table::holding(&[("foo", github("a"))])),
-        layer("B", Table::holding(&[("foo", github("b"))])),
+/// Two layers holding `foo`: local flakes `a` and `b` (whose inputs are
+/// read, and are none), and what they provide, by the letter.
+struct Choosing {
+    stack: Stack,
+    dir: tempfile::TempDir,
+}
+
+impl Choosing {
+    fn reference(&self, which: &str) -> String {
+        format!("path:{}", self.dir.path().join(which).display())
+    }
+}
+
+fn choosing(provided: &[(&'static str, Result<Option<&'static str>, &'static str>)]) -> Choosing {
+    let dir = tempfile::tempdir().unwrap();
+    let mut table = vec![];
+    for (which, answer) in provided {
+        std::fs::create_dir(dir.path().join(which)).unwrap();
+        std::fs::write(
+            dir.path().join(which).join("flake.nix"),
+            "{ outputs = _: { }; }",
+        )
+        .unwrap();
+        table.push((
+            format!("path:{}", dir.path().join(which).display()),
+            *answer,
+        ));
+    }
+    let path = |which: &str| match json!({"type": "path", "path": dir.path().join(which)}) {
+        serde_json::Value::Object(m) => Target::from_attrs(m).unwrap(),
+        _ => unreachable!(),
+    };
+    let stack = stack(vec![
+        layer("A", Table::holding(&[("foo", path("a"))])),
+        layer("B", Table::holding(&[("foo", path("b"))])),
     ]);
-    s.set_provides(Rc::new(provided));
-    s
+    stack.set_provides(Rc::new(Provided(table)));
+    Choosing { stack, dir }
 }
 
 fn build(s: &Stack, word: &str) -> Result<String, Error> {
@@ -316,22 +347,22 @@ fn build(s: &Stack, word: &str) -> Result<String, Error> {
 
 #[test]
 fn of_several_holders_the_first_that_provides_the_output_wins() {
-    let s = choosing(Provided(vec![
-        ("github:o/a", Ok(None)),
-        ("github:o/b", Ok(Some("packages.x86_64-linux.x"))),
-    ]));
-    assert_eq!(build(&s, "foo#x").unwrap(), "github:o/b#x");
+    let c = choosing(&[("a", Ok(None)), ("b", Ok(Some("packages.x86_64-linux.x")))]);
+    assert_eq!(
+        build(&c.stack, "foo#x").unwrap(),
+        format!("{}#x", c.reference("b"))
+    );
     // No output asked for: the first holder, nothing probed.
-    assert_eq!(out(&s, "foo").unwrap(), "github:o/a");
+    assert_eq!(out(&c.stack, "foo").unwrap(), c.reference("a"));
 }
 
 #[test]
 fn a_holder_that_cannot_be_asked_stops_the_choice() {
-    let s = choosing(Provided(vec![
-        ("github:o/a", Err("syntax error")),
-        ("github:o/b", Ok(Some("packages.x86_64-linux.x"))),
-    ]));
-    match build(&s, "foo#x") {
+    let c = choosing(&[
+        ("a", Err("syntax error")),
+        ("b", Ok(Some("packages.x86_64-linux.x"))),
+    ]);
+    match build(&c.stack, "foo#x") {
         Err(Error::Undecided { holders, .. }) => {
             assert!(
                 holders[0].contains("cannot be evaluated: syntax error"),
@@ -344,11 +375,8 @@ fn a_holder_that_cannot_be_asked_stops_the_choice() {
 
 #[test]
 fn no_provider_is_an_error_not_the_fallback() {
-    let s = choosing(Provided(vec![
-        ("github:o/a", Ok(None)),
-        ("github:o/b", Ok(None)),
-    ]));
+    let c = choosing(&[("a", Ok(None)), ("b", Ok(None))]);
     assert!(
-        matches!(build(&s, "foo#x"), Err(Error::NoProvider { holders, .. }) if holders.len() == 2)
+        matches!(build(&c.stack, "foo#x"), Err(Error::NoProvider { holders, .. }) if holders.len() == 2)
     );
 }

@@ -73,10 +73,11 @@ impl Stack {
                     .map(|r| (r.output, None))
             };
             let member = member.and_then(|(url, dir)| {
-                let overrides = match crate::flake::local::local_flake(&url) {
-                    Some(local) => self.input_overrides(&local)?,
-                    None => vec![],
+                let flake = match &dir {
+                    Some(d) => super::Flake::Dir(d.clone()),
+                    None => super::Flake::private(&url),
                 };
+                let overrides = self.input_overrides_of(&flake, &|_| false)?;
                 Ok((url, dir, overrides))
             });
             match member {

@@ -186,8 +186,12 @@ impl Env {
     pub fn stub_nix_at(&self, rel: &str) -> PathBuf {
         let log = self.p("nix-argv");
         let dumps = self.p("nix-dumps");
+        // `nix flake prefetch` (nixp reading a private flake's inputs)
+        // answers with an empty flake, and is not logged.
+        let fetched = self.write("prefetched/flake.nix", "{ outputs = _: { }; }\n");
+        let fetched = fetched.parent().unwrap().display().to_string();
         let script = format!(
-            "#!/bin/sh\ncase \"$1\" in __dump-*) echo \"$1\" >> '{dumps}'; exit 1;; esac\n: > '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\necho stub-nix\nexit \"${{STUB_EXIT:-0}}\"\n"
+            "#!/bin/sh\ncase \"$1\" in __dump-*) echo \"$1\" >> '{dumps}'; exit 1;; esac\ncase \"$*\" in *'flake prefetch --json'*) echo '{{\"storePath\": \"{fetched}\"}}'; exit 0;; esac\n: > '{log}'\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\necho stub-nix\nexit \"${{STUB_EXIT:-0}}\"\n"
         );
         let p = self.write(rel, &script);
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
