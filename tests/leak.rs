@@ -625,3 +625,43 @@ fn a_member_named_by_its_path_gets_no_lock_written() {
     assert_eq!(r.ok(), "app+private-foo");
     assert!(!l.env.path("layers/pkgs/app/flake.lock").exists());
 }
+
+#[test]
+fn chains_in_nix_s_own_registries_end_at_the_private_flake() {
+    let Some(l) = Leak::new() else { return };
+    // The public registry: `chain` → `flake:foo`.
+    let mut reg: serde_json::Value =
+        serde_json::from_str(&l.env.read("public-registry.json")).unwrap();
+    reg["flakes"].as_array_mut().unwrap().push(json!({
+        "from": {"type": "indirect", "id": "chain"},
+        "to": {"type": "indirect", "id": "foo"}
+    }));
+    l.env.write("public-registry.json", &reg.to_string());
+    assert_eq!(l.says(&["chain#says"]), "private-foo");
+    // An alias in the user's registry, made with plain nix.
+    let r = run(l
+        .env
+        .nix_cmd()
+        .args(["registry", "add", "myfoo", "flake:foo"]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(l.says(&["myfoo#says"]), "private-foo");
+    // As an input too.
+    l.env.write(
+        "mine/c/flake.nix",
+        "{ inputs.c.url = \"chain\"; outputs = { self, c }: { says = \"c+\" + c.says; }; }",
+    );
+    let c = l.env.p("mine/c");
+    assert_eq!(l.says(&[&format!("{c}#says")]), "c+private-foo");
+    // nixp audit names the chain: plain nix would end it in its registries.
+    let r = l.env.nixp(&["audit", "--json"]);
+    assert_eq!(r.code, 1, "{r:#?}");
+    let v = r.json();
+    let chained: Vec<&str> = v["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["status"] == "chained")
+        .map(|row| row["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(chained, ["myfoo", "chain"], "{v}");
+}

@@ -115,6 +115,8 @@ type Overrides = (Whose, Result<Vec<(String, String)>, String>);
 enum Whose {
     Flake(Flake),
     Profile(PathBuf),
+    /// A word left for nix, whose registries chain to a private id.
+    Chain(String),
 }
 
 impl Whose {
@@ -123,6 +125,7 @@ impl Whose {
             Whose::Flake(Flake::Dir(d)) => format!("input '{id}' of flake '{}'", d.display()),
             Whose::Flake(Flake::Fetched(r)) => format!("input '{id}' of flake '{r}'"),
             Whose::Profile(p) => format!("'{id}', which profile '{}' upgrades from", p.display()),
+            Whose::Chain(w) => format!("'{id}', which nix's registries lead '{w}' to"),
         }
     }
 }
@@ -216,6 +219,7 @@ pub fn rewrite_line(
                 pairs.push((Whose::Flake(top), p));
             }
         }
+        pairs.extend(chained_overrides(stack, &out.resolutions));
         let mut upgraded_from_a_layer = false;
         if reading.command == ["profile", "upgrade"] {
             let (p, layer) = profile_overrides(stack, &reading);
@@ -305,7 +309,7 @@ fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<S
     };
     asks.into_iter()
         .filter(|w| match reference::parse(w, Position::FlakeUrl).kind {
-            Kind::Indirect(ind) => stack.layer_index(&ind.id).is_some() || stack.answers_for(&ind),
+            Kind::Indirect(ind) => stack.answers_for(&ind) || !stack.chained_private(&ind).is_empty(),
             _ => false,
         })
         .map(|w| {
@@ -316,6 +320,37 @@ fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<S
             format!("'{w}' is a private id (a layer answers for it): 'nix {}' would {what}", command.join(" "))
         })
         .collect()
+}
+
+/// References left for nix that nix's own registries lead to an id nixp
+/// answers for (`gamma` → `flake:foo`): the overrides of those ids.
+fn chained_overrides(stack: &Stack, resolutions: &[Resolution]) -> Vec<Overrides> {
+    let mut pairs = vec![];
+    for res in resolutions {
+        let left = res
+            .result
+            .as_ref()
+            .is_ok_and(|r| r.outcome == crate::resolve::Outcome::Fallback && r.layer.is_none());
+        let Kind::Indirect(ind) = reference::parse(&res.input, Position::Installable).kind else {
+            continue;
+        };
+        if !left {
+            continue;
+        }
+        for hop in stack.chained_private(&ind) {
+            let r = stack.resolve(&hop, Position::FlakeUrl, Depth::FirstHolder);
+            let rewritten = r.rewritten();
+            let pair = match r.result {
+                Err(e) => Err(format!(
+                    "cannot resolve '{hop}', which nix's registries lead '{}' to: {e}",
+                    res.input
+                )),
+                Ok(o) => Ok(rewritten.then_some((hop, o.output)).into_iter().collect()),
+            };
+            pairs.push((Whose::Chain(res.input.clone()), pair));
+        }
+    }
+    pairs
 }
 
 /// `nix profile upgrade` resolves each element's original reference again,

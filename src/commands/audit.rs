@@ -1,9 +1,11 @@
 //! `nixp audit [--json]`: ids that both a layer and nix's own registries
 //! define, what each side resolves them to, and claimed ids that would
-//! otherwise fall through to nix. Exit 1 when something needs attention:
-//! a private id that shadows a nix registry's without being claimed (say
-//! so with `"ids"` if it is meant), a claimed id its layer lacks, an id
-//! that fails to resolve, or a registry that cannot be read.
+//! otherwise fall through to nix, and ids of nix's registries that chain to
+//! a private id (`gamma` → `flake:foo`). Exit 1 when something needs
+//! attention: a private id that shadows a nix registry's without being
+//! claimed (say so with `"ids"` if it is meant), a claimed id its layer
+//! lacks, an id that fails to resolve, a chain that plain nix would end in
+//! its own registries, or a registry that cannot be read.
 
 use crate::cli::AuditArgs;
 use crate::config::Config;
@@ -124,6 +126,30 @@ pub(crate) fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Re
     Ok(if attention { exit::RESOLVE } else { exit::OK })
 }
 
+/// The row for an id of nix's registries that no layer holds, when nix's
+/// registries lead it to one a layer holds (`gamma` → `flake:foo`): plain
+/// nix would answer that id from its registries; nixp passes its override.
+fn chained(stack: &Stack, registry: &'static str, id: &str, nix: String) -> Option<Row> {
+    let hop = stack
+        .chained_private(&Indirect::plain(id))
+        .into_iter()
+        .next()?;
+    let private = stack.resolve(&hop, Position::FlakeUrl, Depth::FirstHolder);
+    let layer = private.result.as_ref().ok().and_then(|r| r.layer.clone());
+    Some(Row {
+        id: id.to_string(),
+        status: "chained",
+        layer,
+        registry,
+        private: private
+            .result
+            .as_ref()
+            .map(|r| format!("{} (through '{hop}')", r.output))
+            .map_err(ToString::to_string),
+        nix,
+    })
+}
+
 /// The row for one id of one of nix's registries, if a layer has a say in it.
 fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &str) -> Option<Row> {
     let nix = match registry.lookup(&Indirect::plain(id)) {
@@ -154,7 +180,7 @@ fn audit_id(stack: &Stack, registry: &RegistryLayer, name: &'static str, id: &st
         (None, true) => "shadowed",
         (Some(_), _) if claimer.is_some() => "missing",
         (Some(_), _) => "error",
-        (None, false) => return None,
+        (None, false) => return chained(stack, name, id, nix),
     };
     Some(Row {
         id: id.to_string(),

@@ -1,9 +1,10 @@
-//! Where nix's own registries are, for `nixp audit`: the user registry
+//! Where nix's own registries are: the user registry
 //! (`$XDG_CONFIG_HOME/nix/registry.json`), the system one
 //! (`$NIX_CONF_DIR/registry.json`, default `/etc/nix`) and the global one
 //! (nix's `flake-registry` setting: a local file, or for a URL the copy nix
 //! caches in `$XDG_CACHE_HOME/nix/flake-registry.json`). nixp never writes
-//! them and never asks them during resolution: nix does.
+//! them; it reads them for `nixp audit`, and to see where nix's own chains
+//! lead (`gamma` → `flake:foo`).
 
 use crate::env::xdg;
 use crate::nix::settings::conf_dir;
@@ -35,10 +36,22 @@ impl NixRegistry {
 /// nix's registries in nix's order (user, system, global); `nix` is asked
 /// for its `flake-registry` setting.
 pub(crate) fn registries(nix: Option<&super::Nix>) -> Vec<NixRegistry> {
+    from_setting(nix.and_then(flake_registry_setting))
+}
+
+/// The same, with the `flake-registry` setting read from nix's files, or
+/// nix's default (no nix call: for every run).
+pub(crate) fn registries_without_asking() -> Vec<NixRegistry> {
+    let setting = super::settings::setting("flake-registry")
+        .unwrap_or_else(|| "https://channels.nixos.org/flake-registry.json".into());
+    from_setting(Some(setting))
+}
+
+fn from_setting(setting: Option<String>) -> Vec<NixRegistry> {
     let user = xdg("XDG_CONFIG_HOME", ".config").map(|c| c.join("nix/registry.json"));
     let conf_dir = conf_dir();
     let mut global = NixRegistry::new("global", None);
-    match nix.and_then(flake_registry_setting) {
+    match setting {
         None => global.note = Some("nix did not say its 'flake-registry' setting".into()),
         Some(v) if v.is_empty() => {
             global.note = Some("disabled ('flake-registry' is empty)".into());

@@ -141,7 +141,9 @@ impl Stack {
             Ok(Some(dirs)) => dirs.iter().any(|d| {
                 let inputs = self.flake_inputs(d);
                 !inputs.unreadable.is_empty()
-                    || inputs.indirect.iter().any(|r| self.answers_for_input(r))
+                    || inputs.indirect.iter().any(|r| {
+                        self.answers_for_input(r) || !self.chained_private_input(r).is_empty()
+                    })
             }),
             _ => true,
         }
@@ -182,12 +184,19 @@ impl Stack {
                     });
                 }
                 for r in &inputs.indirect {
-                    if out.iter().any(|(from, _)| from == r) || !self.answers_for_input(r) {
-                        continue;
-                    }
-                    if let Some(t) = self.input_target(r, &dir)? {
-                        todo.push(Flake::private(&t));
-                        out.push((r.clone(), t));
+                    // Private, or led to a private id by nix's registries.
+                    let asked = match self.answers_for_input(r) {
+                        true => vec![r.clone()],
+                        false => self.chained_private_input(r),
+                    };
+                    for r in asked {
+                        if out.iter().any(|(from, _)| *from == r) {
+                            continue;
+                        }
+                        if let Some(t) = self.input_target(&r, &dir)? {
+                            todo.push(Flake::private(&t));
+                            out.push((r, t));
+                        }
                     }
                 }
                 for l in &inputs.locked {

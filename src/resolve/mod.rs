@@ -14,6 +14,7 @@
 //! (warnings given, nix found, inputs read); it is built from a `Config`
 //! and never changes the configuration.
 
+mod chains;
 mod choice;
 pub mod error;
 mod index;
@@ -65,6 +66,8 @@ struct State {
     /// The layers whose flakes are being made (a member whose input is
     /// its own layer would need the flake it is part of).
     generating: RefCell<Vec<usize>>,
+    /// nix's own registries, read when first needed.
+    nix_registries: std::cell::OnceCell<Vec<crate::layer::RegistryLayer>>,
     /// Sources nix fetched for nixp to read, by reference.
     fetched: RefCell<BTreeMap<String, PathBuf>>,
     /// The indirect references of local flakes' inputs, read once per run.

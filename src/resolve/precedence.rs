@@ -174,7 +174,9 @@ impl Stack {
         let Some(w) = word.to_str() else { return false };
         match reference::parse(w, Position::Installable).kind {
             Kind::Qualified { layer, .. } => self.layer_index(&layer).is_some(),
-            Kind::Indirect(ind) => !self.fallback || self.answers_for(&ind),
+            Kind::Indirect(ind) => {
+                !self.fallback || self.answers_for(&ind) || !self.chained_private(&ind).is_empty()
+            }
             Kind::Path | Kind::Url => false,
         }
     }
