@@ -44,10 +44,10 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
     let args = &plan.line.args;
     // `profile upgrade` resolves what its elements were installed from;
     // `flake init`/`new` without `-t` resolve nix's `templates`.
-    let upgrade = args
+    let resolves_by_itself = args
         .iter()
         .any(|a| a == "upgrade" || a == "init" || a == "new");
-    if !upgrade
+    if !resolves_by_itself
         && !args.iter().any(|a| stack.could_be_private(a))
         && !named_flakes(args)
             .iter()

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// How deeply nixp may run inside itself before it is called a loop (a
 /// person's `nixp develop` inside `nixp develop` is depth 2).
-pub const MAX_DEPTH: u32 = 8;
+pub(crate) const MAX_DEPTH: u32 = 8;
 pub(super) const DEPTH_VAR: &str = "NIXP_DEPTH";
 
 /// Finds the real nix.

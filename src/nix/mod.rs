@@ -19,7 +19,6 @@ pub mod search;
 pub(crate) mod settings;
 pub(crate) mod source;
 
-pub use locate::MAX_DEPTH;
 
 use crate::exit::{self, coded};
 use anyhow::Result;
