@@ -5,7 +5,8 @@
 #   scripts/bench.sh resolve   # issue 2: 20 dir layers x 10,000 flakes
 #   scripts/bench.sh dropin    # issue 3: nixp in front of a nix that exits at once
 #   scripts/bench.sh complete  # issue 7: answering id completion
-#   scripts/bench.sh remote    # issue 5: a cached remote layer against a dir layer
+#   scripts/bench.sh remote    # issue 5: a cached remote layer against a dir layer;
+#                              # a git+file collection against nix's own fetch
 #   scripts/bench.sh layerflake # issue 8: a whole layer as one flake, cold and warm
 #   scripts/bench.sh outputs   # issue 4: output-aware choice among 2 and 8 holders
 #   scripts/bench.sh           # all
@@ -123,19 +124,32 @@ flake-registry = $work/empty-registry.json"
 bench_remote() {
   command -v nix > /dev/null || { echo "the remote benchmark needs the real nix" >&2; exit 1; }
   command -v git > /dev/null || { echo "the remote benchmark needs git" >&2; exit 1; }
-  echo "== warm resolution through a cached collection layer vs a dir layer (100 flakes each)"
   offline_nix
-  mkdir -p "$work/repo"
+  mkdir -p "$work/repo" "$work/serve"
   for i in $(seq 1 100); do mkdir -p "$work/repo/f$i" && echo '{ outputs = { self }: { }; }' > "$work/repo/f$i/flake.nix"; done
   git -C "$work/repo" init -q && git -C "$work/repo" add -A
   git -C "$work/repo" -c user.email=b@e -c user.name=b commit -qm flakes
-  export NIXP_LAYERS="D=$work/repo"
+  tar -C "$work" -czf "$work/serve/c.tar.gz" repo
+  # A server on a port it picks itself, which it writes down.
+  python3 -c '
+import functools, http.server, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+s = http.server.HTTPServer(("127.0.0.1", 0), h)
+open(sys.argv[2], "w").write(str(s.server_port))
+s.serve_forever()' "$work/serve" "$work/port" > /dev/null 2>&1 &
+  local server=$!
+  while [ ! -s "$work/port" ]; do sleep 0.1; done
   mkdir -p "$XDG_CONFIG_HOME/nixp"
-  echo "{\"layers\": [{\"name\": \"C\", \"collection\": \"git+file://$work/repo\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
-  NIXP_CONFIG=$XDG_CONFIG_HOME/nixp/config.json "$NIXP" layers refresh
-  unset NIXP_LAYERS
+  local config=$XDG_CONFIG_HOME/nixp/config.json
+  echo "== warm resolution through a cached remote collection (a tarball over HTTP) vs a dir layer (100 flakes each)"
+  echo "{\"layers\": [{\"name\": \"C\", \"collection\": \"http://127.0.0.1:$(cat "$work/port")/c.tar.gz\"}]}" > "$config"
+  NIXP_CONFIG=$config "$NIXP" layers refresh
   hf remote "env NIXP_LAYERS=D=$work/repo $NIXP resolve f50#x" "env $NIXP resolve f50#x"
-  rm -f "$XDG_CONFIG_HOME/nixp/config.json"
+  echo "== a collection on this machine (git+file), read anew on every run as nix reads it, vs nix's own fetch of it"
+  echo "{\"layers\": [{\"name\": \"C\", \"collection\": \"git+file://$work/repo\"}]}" > "$config"
+  WARMUP=3 RUNS=30 hf local-collection "nix flake prefetch --json git+file://$work/repo" "$NIXP resolve f50#x"
+  kill "$server"
+  rm -f "$config"
   unset NIX_CONFIG
 }
 

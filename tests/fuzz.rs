@@ -90,7 +90,10 @@ fn stack(dir: &std::path::Path) -> Stack {
         cache: None,
     };
     let config = nixp::config::load_from(paths, Some(layers.into())).unwrap();
-    Stack::new(&config)
+    let stack = Stack::new(&config);
+    // Not the registries of whoever runs the tests.
+    stack.set_nix_registries(vec![]);
+    stack
 }
 
 proptest! {

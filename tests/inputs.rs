@@ -172,7 +172,10 @@ fn stack(root: &Path) -> Stack {
     std::fs::set_permissions(&nix, std::fs::Permissions::from_mode(0o755)).unwrap();
     let config = nixp::config::load_from(paths, None).unwrap();
     let nix = nixp::nix::Nix::at(nix, &config.nix_settings());
-    Stack::with_nix(&config, std::sync::Arc::new(nixp::nix::Lazy::found(nix)))
+    let stack = Stack::with_nix(&config, std::sync::Arc::new(nixp::nix::Lazy::found(nix)));
+    // Not the registries of whoever runs the tests.
+    stack.set_nix_registries(vec![]);
+    stack
 }
 
 fn private(r: &str) -> bool {

@@ -89,52 +89,35 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         return pass_to_nix(&nix, args);
     }
     let reading = super::read::read(&nix.schema().root, &args[..index]);
-    let Some(slot) = reading.slots.iter().find(|s| s.index == index - 1) else {
+    if !reading.slots.iter().any(|s| s.index == index - 1) {
         return pass_to_nix(&nix, args);
-    };
+    }
     let nix = Arc::new(crate::nix::Lazy::found(nix));
     let stack = Stack::with_nix(&config, nix.clone());
     let nix = nix.get().map_err(anyhow::Error::msg)?;
-    if let Some((base, attr)) = word.split_once('#') {
-        let res = stack.resolve(base, Position::FlakeUrl, Depth::FirstHolder);
-        let concrete = match (res.output(), res.error()) {
-            (_, Some(_)) => return Completions::new("attrs").print(),
-            (Some(o), None) => o.to_string(),
-            (None, None) => base.to_string(),
-        };
-        // To list the flake's attributes, nix evaluates it: with its
-        // private inputs overridden, and its lock unwritten when it is a
-        // layer's (nix locks the flake of a word being completed).
-        let mut flags: Vec<OsString> = vec![];
-        for flake in crate::resolve::Flake::named_by(&concrete) {
-            let Ok(pairs) = stack.input_overrides_of(&flake, &|_| false) else {
-                return Completions::new("attrs").print();
-            };
-            for (from, to) in pairs {
-                flags.extend(["--override-flake".into(), from.into(), to.into()]);
-            }
-            if let crate::resolve::Flake::Dir(d) = &flake
-                && reading.no_write_lock_file
-                && stack.may_lock(d)
-                && (res.rewritten() || stack.in_a_layer(d))
-            {
-                flags.push("--no-write-lock-file".into());
-            }
-        }
-        if !res.rewritten() && flags.is_empty() {
-            return pass_to_nix(nix, args);
-        }
-        if !flags.is_empty() && !reading.override_flake {
-            // This command cannot be told: offer nothing rather than let
-            // nix look a private input up.
+    if let Some((base, _)) = word.split_once('#') {
+        // To list the flake's attributes, nix reads the whole command line
+        // (and evaluates, and would lock, that flake): all of it as nixp
+        // would run it — every private reference resolved, private inputs
+        // overridden, a layer's lock unwritten.
+        let line = super::plan::rewrite_line(&stack, nix.schema(), &args, Depth::FirstHolder);
+        if !line.errors.is_empty() {
             return Completions::new("attrs").print();
         }
-        let mut asked = args.clone();
-        asked[slot.index] = OsString::from(format!("{concrete}#{attr}"));
-        let at = reading.command_end.min(slot.index);
-        let index = index + flags.len();
-        asked.splice(at..at, flags);
-        let mut answer = ask_nix(nix, &asked, index).unwrap_or_else(|| Completions::new("attrs"));
+        if line.args == args {
+            return pass_to_nix(nix, args);
+        }
+        let concrete = line
+            .resolutions
+            .iter()
+            .find(|r| r.input == *word)
+            .and_then(|r| r.output())
+            .and_then(|o| o.split_once('#'))
+            .map_or(base, |(b, _)| b)
+            .to_string();
+        let index = index + (line.args.len() - args.len());
+        let mut answer =
+            ask_nix(nix, &line.args, index).unwrap_or_else(|| Completions::new("attrs"));
         let (theirs, ours) = (format!("{concrete}#"), format!("{base}#"));
         for line in &mut answer.lines {
             if let Some(rest) = line.strip_prefix(&theirs) {

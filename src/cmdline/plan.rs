@@ -44,9 +44,18 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
     let args = &plan.line.args;
     // `profile upgrade` resolves what its elements were installed from;
     // `flake init`/`new` without `-t` resolve nix's `templates`.
-    let resolves_by_itself = args
-        .iter()
-        .any(|a| a == "upgrade" || a == "init" || a == "new");
+    // A global registry set on the command line may chain to a private
+    // id; a search path may name one (`-I x=flake:foo`, `NIX_PATH`).
+    let resolves_by_itself = std::env::var("NIX_PATH").is_ok_and(|p| p.contains("flake:"))
+        || args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a == "upgrade"
+                || a == "init"
+                || a == "new"
+                || a == "--flake-registry"
+                || a == "flake-registry"
+                || a.contains("flake:")
+        });
     if !resolves_by_itself
         && !args.iter().any(|a| stack.could_be_private(a))
         && !named_flakes(args)
@@ -117,6 +126,8 @@ enum Whose {
     Profile(PathBuf),
     /// A word left for nix, whose registries chain to a private id.
     Chain(String),
+    /// nix's search path (`-I`, `NIX_PATH`).
+    SearchPath,
 }
 
 impl Whose {
@@ -126,6 +137,7 @@ impl Whose {
             Whose::Flake(Flake::Fetched(r)) => format!("input '{id}' of flake '{r}'"),
             Whose::Profile(p) => format!("'{id}', which profile '{}' upgrades from", p.display()),
             Whose::Chain(w) => format!("'{id}', which nix's registries lead '{w}' to"),
+            Whose::SearchPath => format!("'{id}' of nix's search path"),
         }
     }
 }
@@ -161,6 +173,7 @@ pub fn rewrite_line(
         system: reading.system.clone(),
         refresh: reading.refresh,
     });
+    stack.set_global_registry(reading.flake_registry.clone());
     let mut replacements = vec![];
     // The flakes nix will read or lock: for their private inputs.
     let mut flakes: Vec<String> = vec![];
@@ -220,6 +233,7 @@ pub fn rewrite_line(
             }
         }
         pairs.extend(chained_overrides(stack, &out.resolutions));
+        pairs.extend(search_path_overrides(stack, &reading));
         let mut upgraded_from_a_layer = false;
         if reading.command == ["profile", "upgrade"] {
             let (p, layer) = profile_overrides(stack, &reading);
@@ -254,9 +268,21 @@ pub fn rewrite_line(
         );
         let into_a_layer = upgraded_from_a_layer
             || on_top.iter().any(|(w, rewritten)| {
-                local_flakes(w)
-                    .iter()
-                    .any(|d| stack.may_lock(d) && (*rewritten || stack.in_a_layer(d)))
+                let dirs = local_flakes(w);
+                match dirs.is_empty() {
+                    // A private flake elsewhere: nix cannot write its lock,
+                    // and stops when it would have to.
+                    true => {
+                        *rewritten
+                            && !matches!(
+                                reference::parse(w, Position::Installable).kind,
+                                Kind::Indirect(_)
+                            )
+                    }
+                    false => dirs
+                        .iter()
+                        .any(|d| stack.may_lock(d) && (*rewritten || stack.in_a_layer(d))),
+                }
             });
         if into_a_layer
             && !asked_to_lock
@@ -322,35 +348,73 @@ fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<S
         .collect()
 }
 
-/// References left for nix that nix's own registries lead to an id nixp
-/// answers for (`gamma` → `flake:foo`): the overrides of those ids.
-fn chained_overrides(stack: &Stack, resolutions: &[Resolution]) -> Vec<Overrides> {
+/// The flake ids in nix's search path (`-I x=flake:foo`, `NIX_PATH`; nix
+/// 2.10+ resolves them through its registries for `<x>`): the overrides of
+/// the private ones, each resolved by the stack.
+fn search_path_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
+    let nix_path = std::env::var("NIX_PATH").unwrap_or_default();
+    let entries = reading
+        .search_path
+        .iter()
+        .map(String::as_str)
+        .chain([nix_path.as_str()]);
     let mut pairs = vec![];
-    for res in resolutions {
-        let left = res
-            .result
-            .as_ref()
-            .is_ok_and(|r| r.outcome == crate::resolve::Outcome::Fallback && r.layer.is_none());
-        let Kind::Indirect(ind) = reference::parse(&res.input, Position::Installable).kind else {
-            continue;
-        };
-        if !left {
-            continue;
-        }
-        for hop in stack.chained_private(&ind) {
-            let r = stack.resolve(&hop, Position::FlakeUrl, Depth::FirstHolder);
-            let rewritten = r.rewritten();
-            let pair = match r.result {
-                Err(e) => Err(format!(
-                    "cannot resolve '{hop}', which nix's registries lead '{}' to: {e}",
-                    res.input
-                )),
-                Ok(o) => Ok(rewritten.then_some((hop, o.output)).into_iter().collect()),
+    for entry in entries {
+        for id in flakes_in_search_path(entry) {
+            let Kind::Indirect(ind) = reference::parse(&id, Position::FlakeUrl).kind else {
+                continue;
             };
-            pairs.push((Whose::Chain(res.input.clone()), pair));
+            if !stack.answers_for(&ind) {
+                continue;
+            }
+            let res = stack.resolve(&id, Position::FlakeUrl, Depth::FirstHolder);
+            let rewritten = res.rewritten();
+            let pair = match res.result {
+                Err(e) => Err(format!("cannot resolve '{id}' of nix's search path: {e}")),
+                Ok(o) => Ok(rewritten
+                    .then_some((id.clone(), o.output))
+                    .into_iter()
+                    .collect()),
+            };
+            pairs.push((Whose::SearchPath, pair));
         }
     }
     pairs
+}
+
+/// The flake references (`flake:ID[/REF]`) in search path text: each runs
+/// from `flake:` to the next `:` or the end, as nix splits `NIX_PATH`.
+fn flakes_in_search_path(text: &str) -> Vec<String> {
+    text.match_indices("flake:")
+        .map(|(i, _)| {
+            let rest = &text[i..];
+            let end = rest["flake:".len()..]
+                .find(':')
+                .map_or(rest.len(), |e| e + "flake:".len());
+            rest[..end].to_string()
+        })
+        .collect()
+}
+
+/// References left for nix (the fallback, or a registry layer's entry that
+/// chains on) that nix's own registries lead to an id nixp answers for
+/// (`gamma` → `flake:foo`): the overrides of those ids.
+fn chained_overrides(stack: &Stack, resolutions: &[Resolution]) -> Vec<Overrides> {
+    resolutions
+        .iter()
+        .filter_map(|res| {
+            let r = res.result.as_ref().ok()?;
+            (r.outcome == crate::resolve::Outcome::Fallback).then_some(())?;
+            let left = reference::parse(&r.output, Position::Installable);
+            let Kind::Indirect(ind) = left.kind else {
+                return None;
+            };
+            let pairs = stack
+                .left_for_nix(&ind.short())
+                .map_err(|e| format!("cannot resolve '{}': {e}", res.input));
+            Some((Whose::Chain(res.input.clone()), pairs))
+        })
+        .collect()
 }
 
 /// `nix profile upgrade` resolves each element's original reference again,

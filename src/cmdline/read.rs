@@ -92,6 +92,11 @@ pub struct Reading {
     pub system: Option<String>,
     /// The profile named with `--profile P`.
     pub profile: Option<String>,
+    /// nix's global registry as `--flake-registry` or `--option
+    /// flake-registry` sets it.
+    pub flake_registry: Option<String>,
+    /// Search path entries given with `-I`/`--include`.
+    pub search_path: Vec<String>,
     /// Whether the command takes `--no-write-lock-file`.
     pub no_write_lock_file: bool,
     /// The inputs whose locks the command makes nix compute anew.
@@ -186,6 +191,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut command_end = 0;
     let mut system = None;
     let mut profile = None;
+    let mut flake_registry = None;
+    let mut search_path: Vec<String> = vec![];
     let mut relock: Vec<String> = vec![];
     let mut given_overrides: Vec<String> = vec![];
     let mut relock_all = false;
@@ -236,6 +243,9 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
             match (name.as_str(), values.as_slice()) {
                 ("system", [s]) => system = Some(s.clone()),
                 ("profile", [p]) => profile = Some(p.clone()),
+                ("flake-registry", [r]) => flake_registry = Some(r.clone()),
+                ("include", [p]) => search_path.push(p.clone()),
+                ("option", [k, r]) if k == "flake-registry" => flake_registry = Some(r.clone()),
                 ("option", [k, s]) if k == "system" => system = Some(s.clone()),
                 ("refresh", []) => refresh = true,
                 ("update-input", [i]) => relock.push(i.clone()),
@@ -329,6 +339,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         override_flake,
         system,
         profile,
+        flake_registry,
+        search_path,
         no_write_lock_file,
         relock,
         given_overrides,

@@ -40,6 +40,24 @@ pub(crate) struct Inputs {
     /// Whether the flake has inputs at all (nix writes no flake.lock for
     /// a flake without any).
     pub any: bool,
+    /// flake.nix's inputs that are flakes, each by its path from this
+    /// flake (`dep`, or `dep/sub` for `inputs.dep.inputs.sub`): what it
+    /// names.
+    pub named: Vec<(String, Child)>,
+    /// The input paths the flake.lock locks (`dep`, `dep/foo`): nix takes
+    /// those from it, and reads no lock of theirs.
+    pub lock_paths: Vec<String>,
+}
+
+/// What an input of flake.nix names.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Child {
+    /// A local flake (read both ways when nix versions differ).
+    Dirs(Vec<PathBuf>),
+    /// A source on this machine nix fetches.
+    Fetch(String),
+    /// An indirect reference.
+    Indirect(String),
 }
 
 /// A flake.lock node that locks an indirect reference.
@@ -51,6 +69,21 @@ pub(crate) struct Locked {
     pub reference: String,
     /// What it is locked to (nix's input attributes).
     pub locked: Map<String, serde_json::Value>,
+    /// The nodes it is reached through from the root, outermost first.
+    pub via: Vec<Via>,
+}
+
+/// A node a locked input is reached through: whose lock decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Via {
+    /// A local flake, or a source on this machine nix fetches (a tarball
+    /// file, a git checkout): the user's own.
+    Local,
+    /// A flake locked for an indirect reference (`id[/ref][/rev]`):
+    /// the stack's, when nixp answers for it.
+    Indirect(String),
+    /// A remote flake: its own lock is its author's.
+    Remote,
 }
 
 /// Reads the flake in `dir`: its flake.nix and flake.lock. A missing file
@@ -98,6 +131,8 @@ impl Inputs {
         self.local.extend(other.local);
         self.locked.extend(other.locked);
         self.unreadable.extend(other.unreadable);
+        self.named.extend(other.named);
+        self.lock_paths.extend(other.lock_paths);
     }
 }
 
@@ -182,15 +217,28 @@ fn read_flake_nix(dir: &Path, src: &str, out: &mut Inputs) {
         }
         // A non-flake input's flake.nix is never read.
         let flake = spec.attrs.get("flake") != Some(&Value::Bool(false));
-        match input_named(dir, names, spec) {
-            Ok(Some(Named::Indirect(r))) => out.indirect.push(r),
-            Ok(Some(Named::Readable(Readable::Dirs(d)))) if flake => out.local.extend(d),
-            Ok(Some(Named::Readable(Readable::Fetch(f)))) if flake => out.fetch.push(f),
-            Ok(_) => {}
-            Err(attr) => out.unreadable.push(format!(
-                "the '{attr}' of input '{shown}' is not a literal nixp can read"
-            )),
-        }
+        let child = match input_named(dir, names, spec) {
+            Ok(Some(Named::Indirect(r))) => {
+                out.indirect.push(r.clone());
+                Child::Indirect(r)
+            }
+            Ok(Some(Named::Readable(Readable::Dirs(d)))) if flake => {
+                out.local.extend(d.iter().cloned());
+                Child::Dirs(d)
+            }
+            Ok(Some(Named::Readable(Readable::Fetch(f)))) if flake => {
+                out.fetch.push(f.clone());
+                Child::Fetch(f)
+            }
+            Ok(_) => continue,
+            Err(attr) => {
+                out.unreadable.push(format!(
+                    "the '{attr}' of input '{shown}' is not a literal nixp can read"
+                ));
+                continue;
+            }
+        };
+        out.named.push((shown, child));
     }
 }
 
@@ -332,12 +380,12 @@ fn read_lock(dir: &Path, src: &str, out: &mut Inputs) {
     };
     out.indirect.extend(nodes.values().filter_map(original));
     out.any |= nodes.len() > 1;
-    // From the root, through local flakes only: a remote flake's lock is
-    // its author's.
+    // From the root: every node with the nodes it is reached through (the
+    // caller tells whose locks count), and the local flakes among them.
     let root = lock.get("root").and_then(|r| r.as_str()).unwrap_or("root");
-    let mut todo: Vec<(String, String)> = vec![(root.to_string(), String::new())];
+    let mut todo: Vec<(String, String, Vec<Via>)> = vec![(root.to_string(), String::new(), vec![])];
     let mut seen = vec![];
-    while let Some((key, path)) = todo.pop() {
+    while let Some((key, path, via)) = todo.pop() {
         if seen.contains(&key) || seen.len() > 10_000 {
             continue;
         }
@@ -346,18 +394,35 @@ fn read_lock(dir: &Path, src: &str, out: &mut Inputs) {
             continue;
         };
         let locked = node.get("locked").and_then(|l| l.as_object());
+        let mut via_next = via.clone();
         if !path.is_empty() {
+            out.lock_paths.push(path.clone());
             if let (Some(reference), Some(locked)) = (original(node), locked) {
                 out.locked.push(Locked {
                     input: path.clone(),
                     reference,
                     locked: locked.clone(),
+                    via: via.clone(),
                 });
             }
-            match locked.and_then(|l| local_dir(dir, l)) {
-                Some(d) => out.local.push(d),
-                None => continue,
+            let local = locked.and_then(|l| local_dir(dir, l));
+            let on_this_machine = locked.is_some_and(|l| {
+                l.get("url")
+                    .and_then(|u| u.as_str())
+                    .is_some_and(|u| u.starts_with("file:") || u.starts_with("git+file:"))
+            });
+            // The local flakes nix reads are followed only from the root
+            // through local ones.
+            if let Some(d) = &local
+                && via.iter().all(|v| *v == Via::Local)
+            {
+                out.local.push(d.clone());
             }
+            via_next.push(match (local.is_some() || on_this_machine, original(node)) {
+                (true, _) => Via::Local,
+                (false, Some(r)) => Via::Indirect(r),
+                (false, None) => Via::Remote,
+            });
         }
         let inputs = node.get("inputs").and_then(|i| i.as_object());
         for (name, target) in inputs.into_iter().flatten() {
@@ -368,7 +433,7 @@ fn read_lock(dir: &Path, src: &str, out: &mut Inputs) {
                 } else {
                     format!("{path}/{name}")
                 };
-                todo.push((next.to_string(), p));
+                todo.push((next.to_string(), p, via_next.clone()));
             }
         }
     }

@@ -119,6 +119,10 @@ impl Source for DirLayer {
         })
     }
 
+    fn local_dirs(&self) -> Vec<PathBuf> {
+        vec![self.root.clone()]
+    }
+
     fn registry_entries(&self, id: &str) -> Vec<serde_json::Value> {
         let to = Target::Dir(self.root.join(id)).registry_attrs(None);
         vec![serde_json::json!({"from": {"type": "indirect", "id": id}, "to": to})]

@@ -87,6 +87,16 @@ struct State {
     fingerprint: String,
     /// (member, why nix could not evaluate it).
     left_out: Vec<(String, String)>,
+    /// The hash of the flake.lock nixp made: a lock changed since (by
+    /// hand, or by a plain `nix flake update` of it) is made again.
+    #[serde(default)]
+    lock: String,
+}
+
+/// The hash of the flake.lock in `dir` (of nothing, when there is none).
+fn lock_hash(dir: &Path) -> String {
+    let text = std::fs::read(dir.join("flake.lock")).unwrap_or_default();
+    crate::hash::hex([&*String::from_utf8_lossy(&text)])
 }
 
 /// The directory of the generated flake of `layer` with `members`, under
@@ -120,7 +130,13 @@ pub fn ensure(
         .ok()
         .and_then(|t| serde_json::from_slice(&t).ok());
     let known = match state {
-        Some(s) if s.fingerprint == fp && dir.join("flake.nix").exists() => s,
+        Some(s)
+            if s.fingerprint == fp
+                && dir.join("flake.nix").exists()
+                && s.lock == lock_hash(&dir) =>
+        {
+            s
+        }
         _ => return generate(layer, &members, &root, &dir, fp, nix, provides),
     };
     if known.left_out.is_empty() {
@@ -248,7 +264,7 @@ fn generate(
     let mut kept = vec![];
     let mut state = State {
         fingerprint,
-        left_out: vec![],
+        ..State::default()
     };
     for (m, c) in members.iter().zip(checks) {
         match c {
@@ -293,6 +309,7 @@ fn generate(
             ));
         }
     }
+    state.lock = lock_hash(tmp.path());
     let text = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
     write(STATE, &text)?;
     put_in_place(tmp, dir)?;

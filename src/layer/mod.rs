@@ -184,6 +184,10 @@ pub trait Source: Send + Sync {
     /// The layer's entries for `id` as nix registry.json entries, in the
     /// order nix should try them (for `nixp export`).
     fn registry_entries(&self, id: &str) -> Vec<serde_json::Value>;
+    /// The directories on this machine whose flakes are the layer's (its
+    /// own directory, the local targets of its entries): nixp never has nix
+    /// write into them. Only what is at hand: nothing is fetched for it.
+    fn local_dirs(&self) -> Vec<std::path::PathBuf>;
     /// The layer as a remote one (cache, refresh), if it is.
     fn remote(&self) -> Option<&RemoteLayer> {
         None

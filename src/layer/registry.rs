@@ -68,6 +68,25 @@ impl RegistryLayer {
         }
     }
 
+    /// One of nix's own registries, read as leniently as nix reads it: an
+    /// entry nixp would reject is left out, the others kept (a file that
+    /// cannot be read at all has none).
+    pub fn nix_s(path: PathBuf) -> Self {
+        let text = std::fs::read(&path).unwrap_or_default();
+        let entries: Vec<Entry> = serde_json::from_slice::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("flakes").and_then(Value::as_array).cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| serde_json::from_value::<RawEntry>(e).ok())
+            .filter_map(|e| check_entry(e).ok())
+            .collect();
+        RegistryLayer {
+            path,
+            entries: OnceLock::from(Ok(entries)),
+        }
+    }
+
     fn entries(&self) -> Result<&[Entry], LookupFailure> {
         self.entries
             .get_or_init(|| self.load())
@@ -263,6 +282,16 @@ impl Source for RegistryLayer {
 
     fn registry_entries(&self, id: &str) -> Vec<Value> {
         self.entries_for(id)
+    }
+
+    fn local_dirs(&self) -> Vec<PathBuf> {
+        let Ok(entries) = self.entries() else {
+            return vec![];
+        };
+        entries
+            .iter()
+            .filter_map(|e| e.to.local_dir(e.dir.as_deref()))
+            .collect()
     }
 
     fn list(&self) -> Result<Listing, Unavailable> {

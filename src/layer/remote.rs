@@ -46,7 +46,8 @@ struct RemoteCache {
     registry: Option<String>,
     #[serde(default)]
     ids: Option<Vec<String>>,
-    /// nix said the branch or commit `at` does not exist.
+    /// Kept from earlier versions, which stored "no such branch": such an
+    /// entry is never used.
     #[serde(default)]
     missing: bool,
 }
@@ -119,8 +120,23 @@ pub fn collection_target(source: &str) -> Result<Target, String> {
         m.insert(k.to_string(), Value::String(v.to_string()));
     };
     if let Some(url) = source.strip_prefix("git+") {
+        // As nix reads it: `ref` and `rev` are the input's attributes
+        // (so that a branch asked for replaces them), the rest the URL's.
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut kept = vec![];
+        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+            match kv.split_once('=') {
+                Some((k @ ("ref" | "rev"), v)) => {
+                    put(k, &crate::flake::reference::percent_decode(v))
+                }
+                _ => kept.push(kv),
+            }
+        }
         put("type", "git");
-        put("url", url);
+        match kept.is_empty() {
+            true => put("url", base),
+            false => put("url", &format!("{base}?{}", kept.join("&"))),
+        }
     } else if let Some((forge, rest)) = source.split_once(':')
         && matches!(forge, "github" | "gitlab" | "sourcehut")
     {
@@ -178,20 +194,40 @@ impl RemoteLayer {
     /// The cache file for the source (`at`: a branch or commit of it).
     fn cache_file(&self, at: Option<&str>) -> Option<PathBuf> {
         let kind = self.kind.as_str();
-        let h = match at {
-            None => crate::hash::hex([kind, &self.source]),
-            Some(at) => crate::hash::hex([kind, &self.source, at]),
-        };
-        Some(self.cache.as_ref()?.join(format!("{kind}-{h}.json")))
+        let h = crate::hash::hex([kind, &self.source]);
+        let dir = self.cache.as_ref()?;
+        Some(match at {
+            None => dir.join(format!("{kind}-{h}.json")),
+            // A layer's branches beside it, so that a refresh drops them.
+            Some(at) => dir
+                .join(format!("{kind}-{h}.branches"))
+                .join(format!("{}.json", crate::hash::hex([at]))),
+        })
     }
 
+    /// Whether the source is on this machine (a git checkout, a tarball
+    /// file, a directory): nix reads it anew on every use, so nixp keeps
+    /// no copy of what it said.
+    fn on_this_machine(&self) -> bool {
+        ["git+file:", "file:", "path:", "tarball+file:"]
+            .iter()
+            .any(|p| self.source.starts_with(p))
+    }
+
+    /// What nixp keeps of a fetch (never of a source on this machine).
     fn read_cache(&self, at: Option<&str>) -> Option<RemoteCache> {
+        if self.on_this_machine() {
+            return None;
+        }
         let text = std::fs::read(self.cache_file(at)?).ok()?;
         let c: RemoteCache = serde_json::from_slice(&text).ok()?;
         (c.source == self.source && c.at.as_deref() == at).then_some(c)
     }
 
     fn write_cache(&self, c: &RemoteCache) {
+        if self.on_this_machine() {
+            return;
+        }
         if let (Some(path), Ok(text)) = (
             self.cache_file(c.at.as_deref()),
             serde_json::to_vec_pretty(c),
@@ -343,20 +379,17 @@ impl RemoteLayer {
         if let Some(b) = memo.get(&url) {
             return b.clone();
         }
+        // A branch on this machine is read anew, as nix does; one nix said
+        // did not exist is asked again, since it may exist by now.
         let cached = self.read_cache(Some(&url));
         let answer = match &cached {
-            Some(c) if Self::fresh(c) => Ok(c.ids.clone().map(Arc::new)),
+            Some(c) if Self::fresh(c) && !c.missing => Ok(c.ids.clone().map(Arc::new)),
             _ => match self.fetch_or_why(&url, false) {
                 Ok(c) => {
                     self.write_cache(&c);
                     Ok(c.ids.map(Arc::new))
                 }
-                Err(f) if NO_SUCH_REF.iter().any(|w| f.stderr.contains(w)) => {
-                    let mut c = RemoteCache::new(&self.source, Some(&url));
-                    c.missing = true;
-                    self.write_cache(&c);
-                    Ok(None)
-                }
+                Err(f) if NO_SUCH_REF.iter().any(|w| f.stderr.contains(w)) => Ok(None),
                 Err(Failure { message: e, .. }) => match cached {
                     Some(c) => {
                         crate::message::warning(format_args!(
@@ -374,11 +407,15 @@ impl RemoteLayer {
         answer
     }
 
-    /// Fetches now, whatever the cache's age (`nixp layers refresh`).
+    /// Fetches now, whatever the cache's age (`nixp layers refresh`); the
+    /// branches kept are dropped, to be fetched when next asked.
     pub fn refresh(&self) -> Result<(), String> {
         let c = self.fetch(&self.source, true)?;
         self.cached_data(&c)?;
         self.write_cache(&c);
+        if let Some(branches) = self.cache_file(Some("")).as_deref().and_then(Path::parent) {
+            let _ = std::fs::remove_dir_all(branches);
+        }
         Ok(())
     }
 
@@ -489,6 +526,19 @@ impl Source for RemoteLayer {
                 ],
                 None => vec![],
             },
+            _ => vec![],
+        }
+    }
+
+    fn local_dirs(&self) -> Vec<PathBuf> {
+        // A collection on this machine: its checkout or directory.
+        if let Some(base) = &self.base
+            && let Some(d) = base.local_dir(None)
+        {
+            return vec![d];
+        }
+        match self.loaded.get() {
+            Some(Ok(Loaded::Registry(r))) => r.local_dirs(),
             _ => vec![],
         }
     }

@@ -19,7 +19,6 @@ pub mod search;
 pub(crate) mod settings;
 pub(crate) mod source;
 
-
 use crate::exit::{self, coded};
 use anyhow::Result;
 use schema::Schema;
@@ -55,7 +54,19 @@ impl Settings {
 /// `NIXP_TIMEOUT`, when it is a number of seconds.
 pub fn timeout_from_env() -> Option<Duration> {
     let secs: f64 = std::env::var("NIXP_TIMEOUT").ok()?.trim().parse().ok()?;
-    (secs > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs))
+    timeout_of(secs)
+}
+
+/// The longest timeout nixp keeps (a longer one is as good as none).
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
+
+/// A timeout of `secs` seconds: `None` unless positive; at most a year.
+pub fn timeout_of(secs: f64) -> Option<Duration> {
+    // Not positive, or not a number.
+    if secs.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).map_or(MAX_TIMEOUT, |d| d.min(MAX_TIMEOUT)))
 }
 
 /// The real nix of this run: where it is, how deeply nixp is nested in
@@ -119,7 +130,13 @@ impl Nix {
     /// `__dump-cli` only as its sole argument).
     pub fn call_as_typed(&self) -> Call {
         let mut cmd = Command::new(&self.path);
-        cmd.stdin(Stdio::null());
+        // nixp's own calls must run, not answer a completion request of
+        // the user's (completion sets it again for the call that should);
+        // and count as one level deeper, so that a `nix` that runs nixp
+        // again ends at `MAX_DEPTH` here too.
+        cmd.stdin(Stdio::null())
+            .env_remove("NIX_GET_COMPLETIONS")
+            .env(locate::DEPTH_VAR, (self.depth + 1).to_string());
         Call {
             cmd,
             timeout: self.settings.timeout,
@@ -181,6 +198,68 @@ impl Lazy {
             .as_ref()
             .map_err(Clone::clone)
     }
+}
+
+/// Kills `child` and every process it started (found through /proc, where
+/// there is one), then reaps it. Each one found is stopped first, so that
+/// none can start another unseen.
+fn kill_with_descendants(child: &mut std::process::Child) {
+    use rustix::process::{Pid, Signal, kill_process};
+    let signal = |pid: u32, s: Signal| {
+        if let Some(pid) = Pid::from_raw(pid as i32) {
+            let _ = kill_process(pid, s);
+        }
+    };
+    let root = child.id();
+    signal(root, Signal::STOP);
+    let mut family = vec![root];
+    // Each pass finds the children of those found so far.
+    for _ in 0..64 {
+        let before = family.len();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // `pid (comm) state ppid ...`; the command may hold spaces.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid.is_some_and(|p| family.contains(&p)) && !family.contains(&pid) {
+                signal(pid, Signal::STOP);
+                family.push(pid);
+            }
+        }
+        if family.len() == before {
+            break;
+        }
+    }
+    let _ = child.kill();
+    for pid in family.iter().skip(1) {
+        signal(*pid, Signal::KILL);
+    }
+    let _ = child.wait();
+}
+
+/// Whether `child` ends by `deadline`: waited for in a thread that does
+/// not reap it (that is left to the caller), so that nixp goes on the
+/// moment it ends.
+fn exited_by(child: &std::process::Child, deadline: Instant) -> bool {
+    use rustix::process::{Pid, WaitId, WaitIdOptions, waitid};
+    let Some(pid) = Pid::from_raw(child.id() as i32) else {
+        return true;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+        while let Err(rustix::io::Errno::INTR) = waitid(WaitId::Pid(pid), options) {}
+        let _ = tx.send(());
+    });
+    !matches!(
+        rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+    )
 }
 
 /// One nix command for nixp's own purposes: `nix --extra-experimental-features
@@ -270,37 +349,31 @@ impl Call {
                 .take()
                 .map(|p| Box::new(p) as Box<dyn Read + Send>),
         );
-        let deadline = Instant::now() + self.timeout;
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    // The pipes' readers are left: a process nix started
-                    // may hold them open a while longer.
-                    let args: Vec<String> = self
-                        .cmd
-                        .get_args()
-                        .skip(2)
-                        .map(|a| a.to_string_lossy().into_owned())
-                        .collect();
-                    return Err(format!(
-                        "'nix {}' did not finish within {} s and was stopped (set NIXP_TIMEOUT or \"timeout\" in nixp's config to wait longer)",
-                        args.join(" "),
-                        self.timeout.as_secs_f64()
-                    ));
-                }
-                Ok(None) => {
-                    std::thread::sleep(
-                        pause.min(deadline.saturating_duration_since(Instant::now())),
-                    );
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(e) => return Err(format!("cannot wait for nix '{program}': {e}")),
+        let start = Instant::now();
+        let deadline = start
+            .checked_add(self.timeout)
+            .unwrap_or(start + MAX_TIMEOUT);
+        let status = match exited_by(&child, deadline) {
+            true => child.wait(),
+            false => {
+                // nix, and what it started (git, ssh): none outlives nixp.
+                kill_with_descendants(&mut child);
+                // The pipes' readers are left: a process nix started
+                // may hold them open a while longer.
+                let args: Vec<String> = self
+                    .cmd
+                    .get_args()
+                    .skip(2)
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                return Err(format!(
+                    "'nix {}' did not finish within {} s and was stopped (set NIXP_TIMEOUT or \"timeout\" in nixp's config to wait longer)",
+                    args.join(" "),
+                    self.timeout.as_secs_f64()
+                ));
             }
-        };
+        }
+        .map_err(|e| format!("cannot wait for nix '{program}': {e}"))?;
         Ok(Output {
             status,
             stdout: stdout.join().unwrap_or_default(),

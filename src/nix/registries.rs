@@ -39,10 +39,13 @@ pub(crate) fn registries(nix: Option<&super::Nix>) -> Vec<NixRegistry> {
     from_setting(nix.and_then(flake_registry_setting))
 }
 
-/// The same, with the `flake-registry` setting read from nix's files, or
-/// nix's default (no nix call: for every run).
-pub(crate) fn registries_without_asking() -> Vec<NixRegistry> {
-    let setting = super::settings::setting("flake-registry")
+/// The same, with the `flake-registry` setting `given` (on the command
+/// line), else as nix's files set it, else nix's default (no nix call:
+/// for every run).
+pub(crate) fn registries_without_asking(given: Option<&str>) -> Vec<NixRegistry> {
+    let setting = given
+        .map(str::to_string)
+        .or_else(|| super::settings::setting("flake-registry"))
         .unwrap_or_else(|| "https://channels.nixos.org/flake-registry.json".into());
     from_setting(Some(setting))
 }

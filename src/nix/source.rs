@@ -22,10 +22,19 @@ struct SourceCache {
 
 /// The directory of the flake `reference` names, its source fetched by
 /// `nix` (`cache`: nixp's cache directory).
-pub(crate) fn fetch(nix: &Nix, cache: Option<&Path>, reference: &str) -> Result<PathBuf, String> {
+pub(crate) fn fetch(
+    nix: &Nix,
+    cache: Option<&Path>,
+    reference: &str,
+    refresh: bool,
+) -> Result<PathBuf, String> {
     let whole = reference.split('#').next().unwrap_or_default();
     let param = |k: &str| crate::flake::reference::url_param(whole, k);
     let pinned = param("rev").is_some() || param("narHash").is_some();
+    // nix reads a source on this machine anew on every use: so does nixp.
+    let here = ["git+file:", "file:", "path:", "tarball+file:"]
+        .iter()
+        .any(|p| whole.starts_with(p));
     let file = cache.map(|c| {
         c.join("sources")
             .join(format!("{}.json", crate::hash::hex([whole])))
@@ -35,8 +44,10 @@ pub(crate) fn fetch(nix: &Nix, cache: Option<&Path>, reference: &str) -> Result<
         .and_then(|f| std::fs::read(f).ok())
         .and_then(|t| serde_json::from_slice::<SourceCache>(&t).ok())
         .filter(|c| {
-            c.reference == whole
-                && c.store_path.is_dir()
+            !refresh
+                && !here
+                && c.reference == whole
+                && in_store(&c.store_path)
                 && (pinned
                     || crate::cache::now().saturating_sub(c.fetched)
                         < super::settings::tarball_ttl())
@@ -56,6 +67,12 @@ pub(crate) fn fetch(nix: &Nix, cache: Option<&Path>, reference: &str) -> Result<
                     .and_then(|p| p.as_str())
                     .ok_or_else(|| format!("nix's answer for '{whole}' has no storePath"))?,
             );
+            if !p.is_dir() {
+                return Err(format!(
+                    "nix put '{whole}' at '{}', where nixp cannot read it (a store elsewhere?)",
+                    p.display()
+                ));
+            }
             if let (Some(f), Ok(text)) = (
                 &file,
                 serde_json::to_vec(&SourceCache {
@@ -73,4 +90,14 @@ pub(crate) fn fetch(nix: &Nix, cache: Option<&Path>, reference: &str) -> Result<
     let mut dir = store_path;
     dir.extend(param("dir"));
     Ok(dir)
+}
+
+/// Whether `p` is a directory in nix's store (`NIX_STORE_DIR`, default
+/// `/nix/store`), readable where nixp runs: a cached answer must be one
+/// (the cache is a file anyone with the user's rights could edit).
+fn in_store(p: &Path) -> bool {
+    let store = std::env::var_os("NIX_STORE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/nix/store"));
+    p.starts_with(&store) && p.is_dir()
 }

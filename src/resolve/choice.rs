@@ -166,11 +166,13 @@ impl Stack {
             Target::Attrs(a) => a.contains_key("rev") || a.contains_key("narHash"),
             _ => false,
         };
-        let flake = match &local {
-            Some(d) => super::Flake::Dir(d.clone()),
-            None => super::Flake::private(reference),
+        let overrides = match (&local, target) {
+            (Some(d), _) => self.input_overrides_of(&super::Flake::Dir(d.clone()), &|_| false)?,
+            // Left for nix (a chain that ends in the fallback): where nix's
+            // registries take it.
+            (None, Target::Indirect(_)) => self.left_for_nix(reference)?,
+            (None, _) => self.input_overrides_of(&super::Flake::private(reference), &|_| false)?,
         };
-        let overrides = self.input_overrides_of(&flake, &|_| false)?;
         Ok(Candidate {
             reference: reference.to_string(),
             overrides,

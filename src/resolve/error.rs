@@ -70,19 +70,25 @@ pub enum Error {
     UnreadableInputs { flake: PathBuf, what: String },
     /// A flake.lock locks a private id to something else than the stack
     /// gives it.
-    StaleLock {
-        flake: PathBuf,
-        input: String,
-        reference: String,
-        locked: String,
-        private: String,
-    },
+    StaleLock(Box<StaleLock>),
     /// A private input of a local flake cannot be resolved.
     Input {
         reference: String,
         flake: PathBuf,
         cause: Box<Error>,
     },
+}
+
+/// A flake.lock node that locks a private id to something else.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StaleLock {
+    pub flake: PathBuf,
+    /// The reference nix fetched the flake from, when it is not local.
+    pub fetched_from: Option<String>,
+    pub input: String,
+    pub reference: String,
+    pub locked: String,
+    pub private: String,
 }
 
 impl Error {
@@ -182,17 +188,37 @@ impl fmt::Display for Error {
                 "cannot tell what the inputs of flake '{}' name: {what}; nix would look such an input up itself, so nixp stops (write it as a literal)",
                 flake.display()
             ),
-            Error::StaleLock {
-                flake,
-                input,
-                reference,
-                locked,
-                private,
-            } => write!(
-                f,
-                "the flake.lock of '{}' locks input '{input}' ('{reference}') to {locked}, but the layers give '{reference}' as {private}; nix would keep the lock, so nixp stops (run 'nixp flake lock --update-input {input}', or 'nixp flake update {input}' on nix 2.19 or later)",
-                flake.display()
-            ),
+            Error::StaleLock(stale) => {
+                let StaleLock {
+                    flake,
+                    fetched_from,
+                    input,
+                    reference,
+                    locked,
+                    private,
+                } = &**stale;
+                let (whose, fix) = match fetched_from {
+                    // That lock cannot be changed; the flake that has the
+                    // source as an input can lock this one anew.
+                    Some(from) => (
+                        format!("'{from}' (fetched to '{}')", flake.display()),
+                        format!(
+                            "in the flake that has '{from}' as input NAME, run 'nixp flake lock --update-input NAME/{input}'"
+                        ),
+                    ),
+                    None => (
+                        format!("'{}'", flake.display()),
+                        format!(
+                            "run 'nixp flake lock --update-input {input} {dir}', or 'nixp flake update {input} --flake {dir}' on nix 2.19 or later",
+                            dir = shell_words::quote(&flake.to_string_lossy())
+                        ),
+                    ),
+                };
+                write!(
+                    f,
+                    "the flake.lock of {whose} locks input '{input}' ('{reference}') to {locked}, but the layers give '{reference}' as {private}; nix would keep the lock, so nixp stops ({fix})"
+                )
+            }
             Error::Input {
                 reference,
                 flake,

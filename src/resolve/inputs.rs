@@ -14,7 +14,7 @@
 //! what its registries once said.
 
 use super::{Depth, Error, Stack};
-use crate::flake::inputs::{Inputs, Locked, local_dir};
+use crate::flake::inputs::{Child, Inputs, Locked, Via, local_dir};
 use crate::flake::local::{Readable, readable_on_command_line};
 use crate::flake::reference::Position;
 use serde_json::Value;
@@ -55,6 +55,23 @@ impl Flake {
     }
 }
 
+/// A flake nix reads for the top one: where, and whether its own
+/// flake.lock is the one nix takes its inputs from.
+struct Visit {
+    flake: Flake,
+    /// Its input path from the top (`dep/sub`; empty for the top).
+    at: String,
+    own_lock: bool,
+}
+
+/// The input path `name` below `at`.
+fn join(at: &str, name: &str) -> String {
+    match at {
+        "" => name.to_string(),
+        _ => format!("{at}/{name}"),
+    }
+}
+
 impl Stack {
     /// What nix may read from a local flake's inputs, read once per run.
     fn flake_inputs(&self, flake_dir: &Path) -> Rc<Inputs> {
@@ -79,7 +96,10 @@ impl Stack {
         let fetched = self
             .nix
             .get()
-            .and_then(|nix| crate::nix::source::fetch(nix, self.cache.as_deref(), reference))
+            .and_then(|nix| {
+                let refresh = self.state.probe_options.borrow().refresh;
+                crate::nix::source::fetch(nix, self.cache.as_deref(), reference, refresh)
+            })
             .map_err(|message| Error::Unfetchable {
                 reference: reference.clone(),
                 message,
@@ -121,15 +141,16 @@ impl Stack {
         !ours && self.flake_inputs(dir).any
     }
 
-    /// Whether `dir` is inside a `dir` layer (a member, or below one):
-    /// nixp never has nix write there.
+    /// Whether `dir` is a layer's (inside a `dir` layer, a local target
+    /// of a registry layer, a collection on this machine): nixp never has
+    /// nix write there.
     pub fn in_a_layer(&self, dir: &Path) -> bool {
         let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let dir = canon(dir);
-        self.layers.iter().any(|l| {
-            l.source.kind() == crate::layer::LayerKind::Dir
-                && dir.starts_with(canon(Path::new(&l.source.location())))
-        })
+        self.layers
+            .iter()
+            .flat_map(|l| l.source.local_dirs())
+            .any(|d| dir.starts_with(canon(&d)))
     }
 
     /// Whether nixp has something to do for the flake `flake` before nix
@@ -141,9 +162,10 @@ impl Stack {
             Ok(Some(dirs)) => dirs.iter().any(|d| {
                 let inputs = self.flake_inputs(d);
                 !inputs.unreadable.is_empty()
-                    || inputs.indirect.iter().any(|r| {
-                        self.answers_for_input(r) || !self.chained_private_input(r).is_empty()
-                    })
+                    || inputs
+                        .indirect
+                        .iter()
+                        .any(|r| self.answers_for_input(r) || self.may_chain_to_private_input(r))
             }),
             _ => true,
         }
@@ -167,45 +189,138 @@ impl Stack {
         top: &Flake,
         relocked: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<(String, String)>, Error> {
-        let top_dir = self.dir_of(top)?;
         let mut out: Vec<(String, String)> = vec![];
-        let mut seen: Vec<PathBuf> = vec![];
-        let mut todo = vec![top.clone()];
-        while let Some(next) = todo.pop() {
-            for dir in self.closure(&next, true)?.unwrap_or_default() {
-                if seen.contains(&dir) {
-                    continue;
-                }
-                let inputs = self.flake_inputs(&dir);
-                if let Some(what) = inputs.unreadable.first() {
-                    return Err(Error::UnreadableInputs {
-                        flake: dir,
-                        what: what.clone(),
+        let mut seen: Vec<(PathBuf, bool)> = vec![];
+        let mut todo = vec![Visit {
+            flake: top.clone(),
+            at: String::new(),
+            own_lock: true,
+        }];
+        while let Some(v) = todo.pop() {
+            let dir = self.dir_of(&v.flake)?;
+            if seen.contains(&(dir.clone(), true))
+                || seen.contains(&(dir.clone(), v.own_lock))
+                || seen.len() >= MAX_FLAKES
+            {
+                continue;
+            }
+            let inputs = self.flake_inputs(&dir);
+            if let Some(what) = inputs.unreadable.first() {
+                return Err(Error::UnreadableInputs {
+                    flake: dir,
+                    what: what.clone(),
+                });
+            }
+            // Where nix takes an input's own inputs from: the lock of the
+            // input itself only when this flake's lock in effect has no
+            // entry for it, or the command locks it anew.
+            let child = |name: &str| {
+                let at = join(&v.at, name);
+                let own_lock =
+                    v.own_lock && (!inputs.lock_paths.iter().any(|p| p == name) || relocked(&at));
+                (at, own_lock)
+            };
+            for (name, c) in &inputs.named {
+                let (at, own_lock) = child(name);
+                let flakes = match c {
+                    Child::Dirs(d) => d.iter().cloned().map(Flake::Dir).collect(),
+                    Child::Fetch(f) => vec![Flake::Fetched(f.clone())],
+                    Child::Indirect(_) => vec![],
+                };
+                for flake in flakes {
+                    todo.push(Visit {
+                        flake,
+                        at: at.clone(),
+                        own_lock,
                     });
                 }
-                for r in &inputs.indirect {
-                    // Private, or led to a private id by nix's registries.
-                    let asked = match self.answers_for_input(r) {
-                        true => vec![r.clone()],
-                        false => self.chained_private_input(r),
-                    };
-                    for r in asked {
-                        if out.iter().any(|(from, _)| *from == r) {
-                            continue;
+            }
+            // Local flakes only the lock names are read by its entries.
+            for d in &inputs.local {
+                todo.push(Visit {
+                    flake: Flake::Dir(d.clone()),
+                    at: String::new(),
+                    own_lock: false,
+                });
+            }
+            // Private, or led to a private id by nix's registries; each
+            // with the input of flake.nix that names it, if one does.
+            let mut asked: Vec<(String, Option<&str>)> = inputs
+                .indirect
+                .iter()
+                .rev()
+                .map(|r| {
+                    let name = inputs.named.iter().find_map(|(n, c)| {
+                        (*c == Child::Indirect(r.clone())).then_some(n.as_str())
+                    });
+                    (r.clone(), name)
+                })
+                .collect();
+            let mut asked_before: Vec<String> = vec![];
+            while let Some((r, name)) = asked.pop() {
+                if asked_before.contains(&r) {
+                    continue;
+                }
+                asked_before.push(r.clone());
+                let known = out
+                    .iter()
+                    .find(|(from, _)| *from == r)
+                    .map(|(_, t)| t.clone());
+                let t = match known {
+                    Some(t) => t,
+                    None if !self.answers_for_input(&r) => {
+                        asked.extend(
+                            self.chained_private_input(&r)
+                                .into_iter()
+                                .map(|c| (c, name)),
+                        );
+                        continue;
+                    }
+                    None => match self.input_target(&r, &dir)? {
+                        Some(t) => {
+                            out.push((r.clone(), t.clone()));
+                            t
                         }
-                        if let Some(t) = self.input_target(&r, &dir)? {
-                            todo.push(Flake::private(&t));
-                            out.push((r, t));
-                        }
+                        None => continue,
+                    },
+                };
+                match crate::flake::reference::parse(&t, Position::FlakeUrl).kind {
+                    // Left for nix again (a registry layer's entry that
+                    // chains on): where nix's registries take it.
+                    crate::flake::reference::Kind::Indirect(_) => {
+                        asked.extend(
+                            self.chained_private_input(&t)
+                                .into_iter()
+                                .map(|c| (c, name)),
+                        );
+                    }
+                    _ => {
+                        let (at, own_lock) = name.map_or((String::new(), false), child);
+                        todo.push(Visit {
+                            flake: Flake::private(&t),
+                            at,
+                            own_lock,
+                        });
                     }
                 }
+            }
+            if v.own_lock {
                 for l in &inputs.locked {
-                    if !(dir == top_dir && relocked(&l.input)) {
+                    // A lock node is checked where the lock that decided
+                    // it is the user's or the stack's: reached through
+                    // local flakes and private ones, not through a public
+                    // remote flake (whose own lock is its author's).
+                    let ours = l.via.iter().all(|v| match v {
+                        Via::Local => true,
+                        Via::Indirect(r) => self.answers_for_input(r),
+                        Via::Remote => false,
+                    });
+                    if ours && !relocked(&join(&v.at, &l.input)) {
                         self.check_lock(&dir, l, &out)?;
                     }
                 }
-                seen.push(dir);
             }
+            seen.push((dir, v.own_lock));
         }
         Ok(out)
     }
@@ -239,13 +354,21 @@ impl Stack {
         if same_source(dir, &l.locked, target) {
             return Ok(());
         }
-        Err(Error::StaleLock {
+        let fetched_from = self
+            .state
+            .fetched
+            .borrow()
+            .iter()
+            .find(|(_, d)| d.as_path() == dir)
+            .map(|(r, _)| r.clone());
+        Err(Error::StaleLock(Box::new(super::error::StaleLock {
             flake: dir.to_path_buf(),
+            fetched_from,
             input: l.input.clone(),
             reference: l.reference.clone(),
             locked: show_locked(&l.locked),
             private: target.clone(),
-        })
+        })))
     }
 }
 

@@ -67,7 +67,9 @@ struct State {
     /// its own layer would need the flake it is part of).
     generating: RefCell<Vec<usize>>,
     /// nix's own registries, read when first needed.
-    nix_registries: std::cell::OnceCell<Vec<crate::layer::RegistryLayer>>,
+    nix_registries: RefCell<Option<Rc<chains::NixRegistries>>>,
+    /// nix's global registry as the command line sets it.
+    global_registry: RefCell<Option<String>>,
     /// Sources nix fetched for nixp to read, by reference.
     fetched: RefCell<BTreeMap<String, PathBuf>>,
     /// The indirect references of local flakes' inputs, read once per run.

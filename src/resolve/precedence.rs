@@ -175,7 +175,7 @@ impl Stack {
         match reference::parse(w, Position::Installable).kind {
             Kind::Qualified { layer, .. } => self.layer_index(&layer).is_some(),
             Kind::Indirect(ind) => {
-                !self.fallback || self.answers_for(&ind) || !self.chained_private(&ind).is_empty()
+                !self.fallback || self.answers_for(&ind) || self.may_chain_to_private(&ind)
             }
             Kind::Path | Kind::Url => false,
         }

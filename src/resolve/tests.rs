@@ -73,6 +73,10 @@ impl Source for Table {
     fn registry_entries(&self, _: &str) -> Vec<serde_json::Value> {
         vec![]
     }
+
+    fn local_dirs(&self) -> Vec<std::path::PathBuf> {
+        vec![]
+    }
 }
 
 fn layer(name: &str, table: Table) -> Layer {
@@ -87,7 +91,10 @@ fn layer(name: &str, table: Table) -> Layer {
 }
 
 fn stack(layers: Vec<Layer>) -> Stack {
-    Stack::from_layers(layers, true)
+    let stack = Stack::from_layers(layers, true);
+    // Not the registries of whoever runs the tests.
+    stack.set_nix_registries(vec![]);
+    stack
 }
 
 fn github(repo: &str) -> Target {

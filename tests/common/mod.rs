@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod leak;
+
 pub const NIXP: &str = env!("CARGO_BIN_EXE_nixp");
 
 /// A sandbox: its own HOME, XDG dirs, system config path and PATH.
@@ -65,9 +67,16 @@ impl Env {
         for d in ["home/.config", "home/.cache", "bin"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
+        // nix's global registry: an empty local file, never a download
+        // (nixp reads it for chains, as nix does).
+        let registry = dir.path().join("global-registry.json");
+        std::fs::write(&registry, r#"{"flakes":[],"version":2}"#).unwrap();
         Env {
+            extra_env: vec![(
+                "NIX_CONFIG".into(),
+                format!("flake-registry = {}\n", registry.display()),
+            )],
             dir,
-            extra_env: vec![],
         }
     }
 

@@ -103,13 +103,21 @@ const LOCK: &str = r#"{"nodes": {"root": {"inputs": {"a": "a", "b": "b", "p": "p
 fn lock_nodes() {
     let got = read_texts(Path::new("/f"), None, Some(LOCK));
     assert_eq!(got.indirect, ["deep", "nixpkgs/n", "qq"]);
-    // Through local flakes only: `c` is behind the remote `b`.
-    let locked: Vec<(&str, &str)> = got
+    // Every node, with what it is reached through: `c` is behind the
+    // remote `b`, whose lock is its author's.
+    let locked: Vec<(&str, &str, &[Via])> = got
         .locked
         .iter()
-        .map(|l| (l.input.as_str(), l.reference.as_str()))
+        .map(|l| (l.input.as_str(), l.reference.as_str(), l.via.as_slice()))
         .collect();
-    assert_eq!(locked, [("p/q", "qq"), ("a", "nixpkgs/n")]);
+    assert_eq!(
+        locked,
+        [
+            ("p/q", "qq", &[Via::Local][..]),
+            ("b/c", "deep", &[Via::Remote][..]),
+            ("a", "nixpkgs/n", &[][..])
+        ]
+    );
     assert_eq!(
         got.local,
         [PathBuf::from("/plain"), PathBuf::from("/repo/q")]
