@@ -89,9 +89,17 @@ bench_dropin() {
   command -v nix > /dev/null || { echo "the dropin benchmark needs the real nix for its schema dump" >&2; exit 1; }
   echo "== a stub nix that exits at once (and answers the schema dump from a file)"
   make_stub
-  mkdir -p "$work/flakes/foo" && : > "$work/flakes/foo/flake.nix"
+  mkdir -p "$work/flakes/foo" && echo "{ outputs = _: { }; }" > "$work/flakes/foo/flake.nix"
   mkdir -p "$XDG_CONFIG_HOME/nixp"
   echo "{\"layers\": [{\"name\": \"PKGS\", \"dir\": \"$work/flakes\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
+  # nix's global registry as nix keeps it once downloaded: 40 entries, the
+  # size of the real one (nixp reads it, for chains to private ids).
+  mkdir -p "$XDG_CACHE_HOME/nix"
+  python3 -c '
+import json, sys
+flakes = [{"from": {"type": "indirect", "id": f"id{i}"}, "to": {"type": "github", "owner": "o", "repo": f"r{i}"}} for i in range(39)]
+flakes.append({"from": {"type": "indirect", "id": "nixpkgs"}, "to": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "ref": "nixpkgs-unstable"}})
+json.dump({"version": 2, "flakes": flakes}, open(sys.argv[1], "w"))' "$XDG_CACHE_HOME/nix/flake-registry.json"
   export PATH=$work/bin:$PATH
   "$NIXP" build foo#x > /dev/null   # fills the schema cache
   ls "$XDG_CACHE_HOME/nixp"

@@ -379,11 +379,13 @@ fn targets_are_written_as_nix_can_read_them() {
         {"name": "W", "dir": env.p("with space")},
         {"name": "R", "registry": env.p("rel.json")},
     ]}));
-    // A symlinked member: the directory it points to.
+    // A symlinked member: the directory it points to, resolved and listed.
     assert_eq!(
         env.nixp(&["resolve", "linked"]).ok(),
         format!("{}\n", env.p("real/checkout"))
     );
+    let listed = env.nixp(&["list", "--json", "linked"]).json();
+    assert_eq!(listed["ids"][0]["reference"], env.p("real/checkout"));
     // A ':' in the path: as `path:`, which nix reads.
     assert_eq!(
         env.nixp(&["resolve", "foo"]).ok(),

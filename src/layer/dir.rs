@@ -148,7 +148,13 @@ impl Source for DirLayer {
                 continue;
             }
             match name.to_str() {
-                Some(id) if is_flake_id(id) => listing.push(id),
+                Some(id) if is_flake_id(id) => {
+                    listing.push(id);
+                    // The type readdir gave: no call of its own.
+                    if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                        listing.links.push(id.to_string());
+                    }
+                }
                 _ => listing.skipped.push((
                     path.display().to_string(),
                     format!("'{}' is not a valid flake id", name.to_string_lossy()),

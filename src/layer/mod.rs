@@ -140,6 +140,9 @@ pub struct Listing {
     /// Things in the source that look like flakes but cannot be ids:
     /// (path or entry, reason).
     pub skipped: Vec<(String, String)>,
+    /// The ids of a `dir` layer whose entries are symlinks (their flake
+    /// is where the link leads).
+    pub links: Vec<String>,
 }
 
 impl Listing {

@@ -41,6 +41,8 @@ pub struct IdIndex {
     /// Layers that could not be read and are not optional: ids no layer
     /// above them holds stop there.
     stops: Vec<usize>,
+    /// (layer, id) of the `dir` layers' members that are symlinks, sorted.
+    links: Vec<(usize, String)>,
 }
 
 /// The id a pair of an `IdIndex` points at in its `text`.
@@ -75,6 +77,7 @@ impl Stack {
             pairs: vec![],
             skipped: vec![],
             stops: vec![],
+            links: vec![],
         };
         for (i, listing) in listings.into_iter().enumerate() {
             let layer = &self.layers[i];
@@ -85,6 +88,9 @@ impl Stack {
                         index.text.push_str(id);
                         index.pairs.push((start, index.text.len() as u32, i as u32));
                     }
+                    index
+                        .links
+                        .extend(listing.links.into_iter().map(|id| (i, id)));
                     index
                         .skipped
                         .extend(listing.skipped.into_iter().map(|(path, reason)| Skipped {
@@ -103,6 +109,7 @@ impl Stack {
                 }
             }
         }
+        index.links.sort();
         let text = &index.text;
         index
             .pairs
@@ -127,22 +134,28 @@ impl Stack {
             .filter(move |g| keep(index.id(&g[0])))
             .map(|group| {
                 let holders: Vec<usize> = group.iter().map(|p| p.2 as usize).collect();
-                self.listed_one(index.id(&group[0]), &holders, &index.stops)
+                self.listed_one(index.id(&group[0]), &holders, index)
             })
     }
 
-    fn listed_one<'a>(&self, id: &'a str, holders: &[usize], stops: &[usize]) -> Listed<'a> {
+    fn listed_one<'a>(&self, id: &'a str, holders: &[usize], index: &IdIndex) -> Listed<'a> {
         let first = holders[0];
         let layer = &self.layers[first];
         let plain = !layer.explicit
             && self.claimer(id).is_none_or(|c| c == first)
-            && stops.iter().all(|&s| s > first);
+            && index.stops.iter().all(|&s| s > first);
         let (winner, reference, target) = if plain && layer.source.kind() == LayerKind::Dir {
-            // A dir layer's answer needs no lookup: it listed the flake.
-            let t = Target::Dir(crate::layer::member_dir(
-                std::path::Path::new(&layer.source.location()),
-                id,
-            ));
+            // A dir layer's answer needs no lookup: it listed the flake
+            // (and said whether it is a symlink).
+            let root = std::path::Path::new(&layer.source.location()).to_path_buf();
+            let link = index
+                .links
+                .binary_search_by(|(l, i)| (*l, i.as_str()).cmp(&(first, id)))
+                .is_ok();
+            let t = Target::Dir(match link {
+                true => crate::layer::member_dir(&root, id),
+                false => root.join(id),
+            });
             (
                 Some(first),
                 t.render(None).map_err(Error::Target),
