@@ -205,13 +205,9 @@ impl RemoteLayer {
         })
     }
 
-    /// Whether the source is on this machine (a git checkout, a tarball
-    /// file, a directory): nix reads it anew on every use, so nixp keeps
-    /// no copy of what it said.
+    /// Whether the source is on this machine (never cached).
     fn on_this_machine(&self) -> bool {
-        ["git+file:", "file:", "path:", "tarball+file:"]
-            .iter()
-            .any(|p| self.source.starts_with(p))
+        crate::nix::source::on_this_machine(&self.source)
     }
 
     /// What nixp keeps of a fetch (never of a source on this machine).

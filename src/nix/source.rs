@@ -32,9 +32,7 @@ pub(crate) fn fetch(
     let param = |k: &str| crate::flake::reference::url_param(whole, k);
     let pinned = param("rev").is_some() || param("narHash").is_some();
     // nix reads a source on this machine anew on every use: so does nixp.
-    let here = ["git+file:", "file:", "path:", "tarball+file:"]
-        .iter()
-        .any(|p| whole.starts_with(p));
+    let here = on_this_machine(whole);
     let file = cache.map(|c| {
         c.join("sources")
             .join(format!("{}.json", crate::hash::hex([whole])))
@@ -90,6 +88,15 @@ pub(crate) fn fetch(
     let mut dir = store_path;
     dir.extend(param("dir"));
     Ok(dir)
+}
+
+/// Whether the source `reference` names is on this machine (a git
+/// checkout, a tarball file, a directory), which nix reads anew on every
+/// use, so that nixp keeps no copy of what it said.
+pub(crate) fn on_this_machine(reference: &str) -> bool {
+    ["git+file:", "file:", "path:", "tarball+file:"]
+        .iter()
+        .any(|p| reference.starts_with(p))
 }
 
 /// Whether `p` is a directory in nix's store (`NIX_STORE_DIR`, default
