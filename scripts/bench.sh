@@ -146,7 +146,9 @@ s = http.server.HTTPServer(("127.0.0.1", 0), h)
 open(sys.argv[2], "w").write(str(s.server_port))
 s.serve_forever()' "$work/serve" "$work/port" > /dev/null 2>&1 &
   local server=$!
-  while [ ! -s "$work/port" ]; do sleep 0.1; done
+  trap 'kill '"$server"' 2> /dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  [ -s "$work/port" ] || { echo "the benchmark's HTTP server did not start" >&2; exit 1; }
   mkdir -p "$XDG_CONFIG_HOME/nixp"
   local config=$XDG_CONFIG_HOME/nixp/config.json
   echo "== warm resolution through a cached remote collection (a tarball over HTTP) vs a dir layer (100 flakes each)"
@@ -157,6 +159,7 @@ s.serve_forever()' "$work/serve" "$work/port" > /dev/null 2>&1 &
   echo "{\"layers\": [{\"name\": \"C\", \"collection\": \"git+file://$work/repo\"}]}" > "$config"
   WARMUP=3 RUNS=30 hf local-collection "nix flake prefetch --json git+file://$work/repo" "$NIXP resolve f50#x"
   kill "$server"
+  trap 'rm -rf "$work"' EXIT
   rm -f "$config"
   unset NIX_CONFIG
 }

@@ -33,7 +33,7 @@ pub(crate) fn write_into(path: &Path, contents: &[u8]) -> Result<()> {
     }
     let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".nixp-")
+        .prefix(&temp_prefix(path))
         .suffix(".tmp")
         // Created with this mode, so the kernel applies the umask.
         .permissions(std::fs::Permissions::from_mode(0o666))
@@ -63,14 +63,30 @@ fn parent(path: &Path) -> PathBuf {
     }
 }
 
-/// Removes what killed writes left in `dir`: nixp's temporary files
-/// (`.nixp-*.tmp`). Only for a directory whose writers hold a lock the
-/// caller holds too, so that none of them is still being written.
-pub(crate) fn remove_leftovers(dir: &Path) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+/// The start of the name of a temporary file for `path`: `.nixp-NAME-`.
+fn temp_prefix(path: &Path) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".nixp-");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push("-");
+    prefix
+}
+
+/// Removes what killed writes of `path` left beside it: nixp's temporary
+/// files for it (`.nixp-NAME-*.tmp`; another file's are not touched).
+/// Only for a file whose writers hold a lock the caller holds too, so that
+/// none of them is still being written.
+pub(crate) fn remove_leftovers(path: &Path) {
+    let path = follow_symlinks(path);
+    let prefix = temp_prefix(&path);
+    let prefix = prefix.to_string_lossy();
+    for e in std::fs::read_dir(parent(&path))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(".nixp-") && name.ends_with(".tmp") {
+        if name.starts_with(&*prefix) && name.ends_with(".tmp") {
             let _ = std::fs::remove_file(e.path());
         }
     }

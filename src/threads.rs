@@ -37,9 +37,11 @@ pub(crate) fn map_n<T: Sync, R: Send>(
                 })
             })
             .collect();
+        // A worker that panicked panics here too (never fewer results,
+        // shifted onto the wrong items).
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
     done.sort_unstable_by_key(|(i, _)| *i);

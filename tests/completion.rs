@@ -208,3 +208,21 @@ fn words_that_are_not_references_complete_as_nix_does() {
         assert_eq!(ours.stdout, nix.stdout, "{line:?}");
     }
 }
+
+#[test]
+fn an_attribute_being_typed_is_completed_from_the_first_holder() {
+    let Some(env) = setup() else { return };
+    // A second layer holds `foo` too: the choice among holders is not
+    // made for a fragment still being typed.
+    env.real_flake("more/foo", &[("OTHER", "other", "other")]);
+    env.config(json!({"layers": [
+        {"name": "PKGS", "dir": env.p("flakes")},
+        {"name": "MORE", "dir": env.p("more")},
+    ]}));
+    let r = run(env
+        .cmd()
+        .env("NIX_GET_COMPLETIONS", "2")
+        .args(["build", "foo#MA"]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stdout.contains("foo#MAIN_PKG"), "{r:#?}");
+}

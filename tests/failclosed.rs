@@ -174,6 +174,8 @@ fn a_broken_config_lets_nix_run_only_where_no_flake_is_named() {
         vec!["build", "PKGS.foo"],
         vec!["build", &env.p("flake")],
         vec!["resolve", "foo"],
+        vec!["eval", "-I", "x=flake:foo", "--expr", "<x>"],
+        vec!["flake", "init"],
     ] {
         let _ = std::fs::remove_file(env.path("nix-argv"));
         let r = env.nixp(&line);
@@ -183,6 +185,12 @@ fn a_broken_config_lets_nix_run_only_where_no_flake_is_named() {
         );
         assert!(!env.nix_ran(), "{line:?}");
     }
+    // A search path from the environment names a flake too.
+    let r = run(env
+        .cmd()
+        .env("NIX_PATH", "x=flake:foo")
+        .args(["eval", "--expr", "<x>"]));
+    assert_eq!(r.code, 3, "{r:#?}");
     // From inside a flake, a command that reads `.` by default names it.
     let _ = std::fs::remove_file(env.path("nix-argv"));
     let r = run(env.cmd().current_dir(env.path("flake")).args(["build"]));

@@ -386,6 +386,26 @@ fn targets_are_written_as_nix_can_read_them() {
     );
     let listed = env.nixp(&["list", "--json", "linked"]).json();
     assert_eq!(listed["ids"][0]["reference"], env.p("real/checkout"));
+    env.nixp(&["export", "-o", &env.p("exported.json")]).ok();
+    assert!(
+        env.read("exported.json").contains(&env.p("real/checkout")),
+        "{}",
+        env.read("exported.json")
+    );
+    // A symlink to a directory that holds no flake: the layer's, and an
+    // error wherever it is asked for.
+    std::fs::create_dir_all(env.path("real/docs")).unwrap();
+    std::os::unix::fs::symlink(env.path("real/docs"), env.path("flakes/docs")).unwrap();
+    let why = format!(
+        "is a symlink to '{}', a directory without a flake.nix",
+        env.p("real/docs")
+    );
+    assert!(env.nixp(&["resolve", "docs"]).fails_with(1).contains(&why));
+    let listed = env.nixp(&["list", "--json", "docs"]).json();
+    assert!(
+        listed["ids"][0]["error"].as_str().unwrap().contains(&why),
+        "{listed}"
+    );
     // A ':' in the path: as `path:`, which nix reads.
     assert_eq!(
         env.nixp(&["resolve", "foo"]).ok(),
@@ -417,11 +437,20 @@ fn the_smaller_things_have_their_exit_codes() {
     let r = env.nixp(&["export", "-o", &env.p("missing/dir/x.json")]);
     assert!(r.fails_with(4).contains("directory"), "{r:#?}");
     assert!(!env.path("missing").exists());
-    // A killed `layers add` left a temporary file: the next edit clears it.
-    env.write("home/.config/nixp/.nixp-Xy12.tmp", "half");
+    // A killed `layers add` left a temporary file: the next edit clears it,
+    // and only it (another file's may be being written).
+    env.write("home/.config/nixp/.nixp-config.json-Xy12.tmp", "half");
+    env.write("home/.config/nixp/.nixp-export.json-Ab34.tmp", "other");
     env.flake("more/baz");
     env.nixp(&["layers", "add", "M", &env.p("more")]).ok();
-    assert!(!env.path("home/.config/nixp/.nixp-Xy12.tmp").exists());
+    assert!(
+        !env.path("home/.config/nixp/.nixp-config.json-Xy12.tmp")
+            .exists()
+    );
+    assert!(
+        env.path("home/.config/nixp/.nixp-export.json-Ab34.tmp")
+            .exists()
+    );
     // A NUL byte in a source.
     env.write(
         "nul.json",

@@ -61,7 +61,10 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let nix = Nix::locate(&crate::nix::Settings::new(Paths::from_env().cache, None));
+    let nix = Nix::locate(&crate::nix::Settings::new(
+        Paths::from_env().cache,
+        crate::nix::timeout_from_env(),
+    ));
     if index == 0 || index > words.len() {
         return pass_to_nix(&nix?, args);
     }
@@ -84,7 +87,7 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         v if VERBS.contains(&v) => return own_verb(&config, &words, index),
         _ => {}
     }
-    let nix = nix?;
+    let nix = nix?.with_settings(&config.nix_settings());
     if config.layers.is_empty() {
         return pass_to_nix(&nix, args);
     }
@@ -100,7 +103,7 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         // (and evaluates, and would lock, that flake): all of it as nixp
         // would run it — every private reference resolved, private inputs
         // overridden, a layer's lock unwritten.
-        let line = super::plan::rewrite_line(&stack, nix.schema(), &args, Depth::FirstHolder);
+        let line = super::plan::rewrite_line_completing(&stack, nix.schema(), &args, index - 1);
         if !line.errors.is_empty() {
             return Completions::new("attrs").print();
         }

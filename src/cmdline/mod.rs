@@ -49,7 +49,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
 fn without_config(args: Vec<OsString>, err: anyhow::Error) -> Result<u8> {
     let nix = Nix::locate(&crate::nix::Settings::new(
         crate::config::Paths::from_env().cache,
-        None,
+        crate::nix::timeout_from_env(),
     ))?;
     if names_a_flake(&nix, &args) {
         return Err(err);
@@ -62,8 +62,10 @@ fn without_config(args: Vec<OsString>, err: anyhow::Error) -> Result<u8> {
 
 /// Whether nix may resolve an id or read a local flake for `args`: an
 /// indirect reference or a local flake where nix expects a flake, the flake
-/// in `.` read by default, a profile upgraded or a registry entry pinned
-/// (which resolve ids), or words nixp cannot place.
+/// in `.` read by default, a profile upgraded, a registry entry pinned or
+/// a flake made from nix's default templates (which resolve ids), a flake
+/// in nix's search path (`-I x=flake:foo`, `NIX_PATH`), or words nixp
+/// cannot place.
 fn names_a_flake(nix: &Nix, args: &[OsString]) -> bool {
     let reading = read::read(&nix.schema().root, args);
     let flake_word = |w: &OsString| {
@@ -80,6 +82,8 @@ fn names_a_flake(nix: &Nix, args: &[OsString]) -> bool {
             && local_flake(".").is_some())
         || matches!(
             command.as_slice(),
-            ["profile", "upgrade"] | ["registry", "pin" | "resolve"]
+            ["profile", "upgrade"] | ["registry", "pin" | "resolve"] | ["flake", "init" | "new"]
         )
+        || reading.search_path.iter().any(|p| p.contains("flake:"))
+        || std::env::var("NIX_PATH").is_ok_and(|p| p.contains("flake:"))
 }

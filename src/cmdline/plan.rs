@@ -166,6 +166,28 @@ pub fn rewrite_line(
     args: &[OsString],
     depth: Depth,
 ) -> Rewritten {
+    rewrite(stack, schema, args, depth, None)
+}
+
+/// `rewrite_line` for completing the word at `completing`: that word (a
+/// fragment still being typed) is the first holder's flake, whatever its
+/// fragment, as completion offers that flake's attributes.
+pub(crate) fn rewrite_line_completing(
+    stack: &Stack,
+    schema: &crate::nix::schema::Schema,
+    args: &[OsString],
+    completing: usize,
+) -> Rewritten {
+    rewrite(stack, schema, args, Depth::FirstHolder, Some(completing))
+}
+
+fn rewrite(
+    stack: &Stack,
+    schema: &crate::nix::schema::Schema,
+    args: &[OsString],
+    depth: Depth,
+    completing: Option<usize>,
+) -> Rewritten {
     let mut out = Rewritten::default();
     let reading = read::read(&schema.root, args);
     // `--system` on the command line is the system nix looks outputs up for.
@@ -183,11 +205,14 @@ pub fn rewrite_line(
         let Some(word) = args[slot.index].to_str() else {
             continue;
         };
-        let search = Search::of(
-            &reading.command,
-            slot.flag.as_deref(),
-            slot.positional() && slot.position == Position::Installable,
-        );
+        let search = match completing == Some(slot.index) {
+            true => None,
+            false => Search::of(
+                &reading.command,
+                slot.flag.as_deref(),
+                slot.positional() && slot.position == Position::Installable,
+            ),
+        };
         let res = stack.resolve_for(word, slot.position, depth, search);
         match &res.result {
             Err(e) => out.errors.push(format!("cannot resolve '{word}': {e}")),

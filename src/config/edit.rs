@@ -94,9 +94,9 @@ fn lock(config: &Path) -> Result<std::fs::File> {
         .map_err(|e| io(&format!("open lock file '{}'", path.display()), e))?;
     file.lock()
         .map_err(|e| io(&format!("lock '{}'", path.display()), e))?;
-    // Held: no edit is under way, so a temporary file here was left by one
-    // that was killed.
-    crate::atomic::remove_leftovers(dir);
+    // Held: no edit is under way, so a temporary file of the config was
+    // left by one that was killed.
+    crate::atomic::remove_leftovers(config);
     Ok(file)
 }
 

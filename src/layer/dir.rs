@@ -32,10 +32,16 @@ fn dangling(root: &Path, id: &str) -> Option<String> {
         .ok()
         .filter(|m| m.file_type().is_symlink())?;
     let target = std::fs::read_link(&link).unwrap_or_default();
-    Some(format!(
-        "is a symlink to '{}', which holds no flake.nix (is it mounted?)",
-        target.display()
-    ))
+    Some(match std::fs::metadata(&link) {
+        Ok(m) if m.is_dir() => format!(
+            "is a symlink to '{}', a directory without a flake.nix",
+            target.display()
+        ),
+        _ => format!(
+            "is a symlink to '{}', which does not exist (is it mounted?)",
+            target.display()
+        ),
+    })
 }
 
 pub struct DirLayer {
@@ -124,7 +130,7 @@ impl Source for DirLayer {
     }
 
     fn registry_entries(&self, id: &str) -> Vec<serde_json::Value> {
-        let to = Target::Dir(self.root.join(id)).registry_attrs(None);
+        let to = Target::Dir(member_dir(&self.root, id)).registry_attrs(None);
         vec![serde_json::json!({"from": {"type": "indirect", "id": id}, "to": to})]
     }
 
@@ -143,6 +149,7 @@ impl Source for DirLayer {
                     // Still the layer's: a lookup of it is an error.
                     if is_flake_id(id) {
                         listing.push(id);
+                        listing.links.push(id.to_string());
                     }
                 }
                 continue;

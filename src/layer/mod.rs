@@ -12,15 +12,17 @@
 //! layer as one generated flake (`flake`), which is handed its members.
 
 pub mod claims;
+mod collection;
 mod dir;
 pub mod flake;
 mod registry;
 mod remote;
 pub mod target;
 
+pub use collection::collection_target;
 pub use dir::{DirLayer, member_dir};
 pub use registry::RegistryLayer;
-pub use remote::{CacheInfo, RemoteLayer, collection_target, is_url};
+pub use remote::{CacheInfo, RemoteLayer, is_url};
 
 use crate::flake::reference::Indirect;
 use crate::nix::Lazy;

@@ -16,6 +16,7 @@
 //! failed or corrupt fetch never replaces a good cache (the new data is
 //! checked first, then written atomically).
 
+use super::collection::collection_target;
 use super::{
     Answer, LayerKind, Listing, Lookup, LookupError, LookupFailure, RegistryLayer, Source, Status,
     Unavailable,
@@ -26,7 +27,7 @@ use crate::layer::target::Target;
 use crate::nix::settings::tarball_ttl;
 use crate::nix::{Failure, Lazy};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -111,61 +112,6 @@ const NO_SUCH_REF: [&str; 6] = [
 /// Whether a registry source names a URL rather than a file.
 pub fn is_url(source: &str) -> bool {
     source.contains("://")
-}
-
-/// A collection's source as nix input attributes.
-pub fn collection_target(source: &str) -> Result<Target, String> {
-    let mut m = Map::new();
-    let mut put = |k: &str, v: &str| {
-        m.insert(k.to_string(), Value::String(v.to_string()));
-    };
-    if let Some(url) = source.strip_prefix("git+") {
-        // As nix reads it: `ref` and `rev` are the input's attributes
-        // (so that a branch asked for replaces them), the rest the URL's.
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let mut kept = vec![];
-        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
-            match kv.split_once('=') {
-                Some((k @ ("ref" | "rev"), v)) => {
-                    put(k, &crate::flake::reference::percent_decode(v))
-                }
-                _ => kept.push(kv),
-            }
-        }
-        put("type", "git");
-        match kept.is_empty() {
-            true => put("url", base),
-            false => put("url", &format!("{base}?{}", kept.join("&"))),
-        }
-    } else if let Some((forge, rest)) = source.split_once(':')
-        && matches!(forge, "github" | "gitlab" | "sourcehut")
-    {
-        let rest = rest.split('?').next().unwrap_or_default();
-        let parts: Vec<&str> = rest.split('/').collect();
-        let [owner, repo, reference @ ..] = parts.as_slice() else {
-            return Err(format!("'{source}' is not {forge}:OWNER/REPO[/REF]"));
-        };
-        put("type", forge);
-        put("owner", owner);
-        put("repo", repo);
-        if !reference.is_empty() {
-            put("ref", &reference.join("/"));
-        }
-    } else if source.starts_with("https://")
-        || source.starts_with("http://")
-        || source.starts_with("file://")
-    {
-        put("type", "tarball");
-        put("url", source);
-    } else if let Some(p) = source.strip_prefix("path:") {
-        put("type", "path");
-        put("path", p);
-    } else {
-        return Err(format!(
-            "'{source}' is not a collection source nixp knows (git+..., github:, gitlab:, sourcehut:, a tarball URL, path:)"
-        ));
-    }
-    Target::from_attrs(m)
 }
 
 impl RemoteLayer {
@@ -456,7 +402,7 @@ impl RemoteLayer {
         Ok(Answer::Holds {
             target,
             dir: Some(input.id.clone()),
-            detail: format!("{}/{}/flake.nix exists", self.source, input.id),
+            detail: format!("{}/flake.nix exists in {}", input.id, self.source),
         })
     }
 }
@@ -541,27 +487,5 @@ impl Source for RemoteLayer {
 
     fn remote(&self) -> Option<&RemoteLayer> {
         Some(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn collection_sources() {
-        let t = collection_target("git+file:///srv/repo").unwrap();
-        assert_eq!(
-            t.render(Some("foo")).unwrap(),
-            "git+file:///srv/repo?dir=foo"
-        );
-        let t = t.apply_overrides(Some("dev"), None).unwrap();
-        assert_eq!(
-            t.render(Some("foo")).unwrap(),
-            "git+file:///srv/repo?dir=foo&ref=dev"
-        );
-        let t = collection_target("github:acme/flakes").unwrap();
-        assert_eq!(t.render(Some("foo")).unwrap(), "github:acme/flakes?dir=foo");
-        assert!(collection_target("ftp:x").is_err());
     }
 }

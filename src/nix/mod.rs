@@ -42,16 +42,17 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `NIXP_TIMEOUT` (seconds) when set, else `timeout`.
+    /// `timeout`, else the default.
     pub fn new(cache: Option<PathBuf>, timeout: Option<Duration>) -> Settings {
         Settings {
             cache,
-            timeout: timeout_from_env().or(timeout).unwrap_or(DEFAULT_TIMEOUT),
+            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
         }
     }
 }
 
-/// `NIXP_TIMEOUT`, when it is a number of seconds.
+/// `NIXP_TIMEOUT`, when it is a positive number of seconds, for a run
+/// without a configuration (which checks it, and else owns it).
 pub fn timeout_from_env() -> Option<Duration> {
     let secs: f64 = std::env::var("NIXP_TIMEOUT").ok()?.trim().parse().ok()?;
     timeout_of(secs)
@@ -104,6 +105,12 @@ impl Nix {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The same nix, its calls made with `settings` from now on.
+    pub fn with_settings(mut self, settings: &Settings) -> Nix {
+        self.settings = settings.clone();
+        self
     }
 
     /// nix's command-line schema: from nixp's cache, else dumped by nix.
@@ -360,10 +367,13 @@ impl Call {
                 kill_with_descendants(&mut child);
                 // The pipes' readers are left: a process nix started
                 // may hold them open a while longer.
+                // The words asked for, without nixp's feature flag.
+                let flagged = self.cmd.get_args().next()
+                    == Some(std::ffi::OsStr::new("--extra-experimental-features"));
                 let args: Vec<String> = self
                     .cmd
                     .get_args()
-                    .skip(2)
+                    .skip(if flagged { 2 } else { 0 })
                     .map(|a| a.to_string_lossy().into_owned())
                     .collect();
                 return Err(format!(

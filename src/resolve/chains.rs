@@ -19,8 +19,7 @@ use crate::layer::target::Target;
 use crate::layer::{Answer, RegistryLayer, Source};
 use std::rc::Rc;
 
-/// nix's bound on registry chains.
-const MAX_ROUNDS: usize = 100;
+use super::precedence::MAX_ROUNDS;
 
 /// nix's registries as nixp sees them.
 pub(super) struct NixRegistries {

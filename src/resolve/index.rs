@@ -144,18 +144,16 @@ impl Stack {
         let plain = !layer.explicit
             && self.claimer(id).is_none_or(|c| c == first)
             && index.stops.iter().all(|&s| s > first);
-        let (winner, reference, target) = if plain && layer.source.kind() == LayerKind::Dir {
-            // A dir layer's answer needs no lookup: it listed the flake
-            // (and said whether it is a symlink).
-            let root = std::path::Path::new(&layer.source.location()).to_path_buf();
-            let link = index
-                .links
-                .binary_search_by(|(l, i)| (*l, i.as_str()).cmp(&(first, id)))
-                .is_ok();
-            let t = Target::Dir(match link {
-                true => crate::layer::member_dir(&root, id),
-                false => root.join(id),
-            });
+        // A member that is a symlink is looked up (where it leads, or
+        // why it is no flake).
+        let link = index
+            .links
+            .binary_search_by(|(l, i)| (*l, i.as_str()).cmp(&(first, id)))
+            .is_ok();
+        let (winner, reference, target) = if plain && !link && layer.source.kind() == LayerKind::Dir
+        {
+            // A dir layer's answer needs no lookup: it listed the flake.
+            let t = Target::Dir(std::path::Path::new(&layer.source.location()).join(id));
             (
                 Some(first),
                 t.render(None).map_err(Error::Target),
