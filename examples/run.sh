@@ -32,18 +32,28 @@ show() {
     -e 's|path:<tmp>/home/.cache/nixp/layers/\([A-Za-z0-9_-]*\)[^ ]*|<the flake of layer \1>|g'
 }
 # Prints the command (as `nixp ...`) and what it prints, less nix's progress
-# lines, which depend on what the store already holds.
+# lines, which depend on what the store already holds and on nix's version
+# (2.26 lists what it will build, and what a new lock file holds), and its warnings
+# about a git checkout with uncommitted changes (nix 2.8 says "dirty";
+# 2.26 will not write a lock file that holds such a checkout).
 step() {
   local shown=("$@")
   [ "$1" = "$nixp" ] && shown[0]=nixp
   printf '$ %s\n' "${shown[*]}" | show
-  "$@" 2>&1 | { grep -v -e "^warning: Git tree .* is dirty$" -e "^building '" -e "^copying path" -e "^evaluating '" -e "^warning: creating lock file" -e "^warning: updating lock file" -e "omitted (use '--legacy' to show)" || true; } | show
+  "$@" 2>&1 | { grep -v -E \
+    -e "^warning: Git tree .* is dirty$" \
+    -e "^warning: will not write lock file of flake .* because it has an unlocked input" \
+    -e "^(building|copying path|evaluating) '" -e "omitted \(use '--legacy' to show\)" \
+    -e "^th(is|ese) .*(derivations?|paths?) will be (built|fetched)" -e "^  /nix/store/" \
+    -e "^warning: (creating|updating) lock file" -e "^• (Added|Updated|Removed) input" -e "^    '" -e "^  → '" \
+    || true; } | show
 }
 
 step "$nixp" layers
 step "$nixp" list
-# A whole layer is one flake too: its members' packages by member name.
-step "$nixp" flake show PKGS
+# A whole layer is one flake too: its members' packages by member name
+# (`nixp flake show PKGS` shows them too, as each nix version draws it).
+step "$nixp" eval --json PKGS#packages.x86_64-linux --apply builtins.attrNames
 step "$nixp" search PKGS eevee
 step "$nixp" profile install --profile "$tmp/layer-profile" PKGS#blender.cycles
 step "$tmp/layer-profile/bin/cycles"

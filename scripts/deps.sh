@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need and this machine lacks, from Debian's
-# packages: nix (nix-bin), and zsh and fish for the completion tests. Needs
-# root or sudo; says so and returns 1 otherwise.
+# packages: nix (nix-bin), and zsh and fish for the completion tests, and
+# each command named as an argument (a package of that name: debootstrap
+# for scripts/test-trixie.sh). Needs root or sudo; says so and returns 1
+# otherwise.
 missing=()
+for c in "$@"; do command -v "$c" > /dev/null || missing+=("$c"); done
 command -v nix > /dev/null || missing+=(nix-bin)
 command -v zsh > /dev/null || missing+=(zsh)
 command -v fish > /dev/null || missing+=(fish)

@@ -195,8 +195,12 @@ fn a_registry_named_in_an_included_settings_file_chains_too() {
         .map(|line| format!("{line}\n"))
         .collect();
     l.env.set_env("NIX_CONFIG", &conf);
-    l.env
-        .write("conf/nix.conf", "# mine\ninclude more/registry.conf\n");
+    // nix 2.26 ignores `flake-registry` where flakes are not enabled yet
+    // (NIX_CONFIG comes after this file).
+    l.env.write(
+        "conf/nix.conf",
+        "# mine\nexperimental-features = nix-command flakes\ninclude more/registry.conf\n",
+    );
     l.env.write(
         "conf/more/registry.conf",
         &format!("flake-registry = {reg} # the team's\n"),
@@ -355,7 +359,7 @@ fn a_layer_flake_s_lock_changed_by_plain_nix_is_made_again() {
         "{dir}"
     );
     // Plain nix relocks it from its registries: the look-alike.
-    let r = run(l.env.nix_cmd().args(["flake", "update", &dir]));
+    let r = run(l.env.nix_cmd().args(flake_update_of(&dir)));
     assert_eq!(r.code, 0, "{r:#?}");
     let lock = std::fs::read_to_string(format!("{dir}/flake.lock")).unwrap();
     assert!(lock.contains("public/foo"), "{lock}");

@@ -199,6 +199,35 @@ fn a_first_holder_nix_cannot_evaluate_stops_the_choice() {
     assert_eq!(r.ok(), format!("{}#MAIN_PKG\n", env.p("a/foo")));
 }
 
+/// nix 2.8 prints its cause on the first `error:` line; 2.20+ prints
+/// `error:` alone, a trace, then the cause: either way nixp shows it.
+#[test]
+fn a_holder_nix_cannot_evaluate_is_named_with_nix_s_own_cause() {
+    let Some(env) = two_layers() else { return };
+    for (outputs, cause) in [
+        ("{ packages = ; }", "syntax error"),
+        (r#"throw "boom in a""#, "boom in a"),
+        (
+            "let s = { }; in { packages.x86_64-linux = s.nope; }",
+            "attribute 'nope' missing",
+        ),
+    ] {
+        env.write(
+            "a/foo/flake.nix",
+            &format!("{{ outputs = {{ self }}: {outputs}; }}\n"),
+        );
+        let r = env.nixp(&["resolve", "foo#MAIN_PKG"]);
+        let err = r.fails_with(1);
+        assert!(
+            err.contains(&format!(
+                "layer 'A' ({}) cannot be evaluated: {cause}",
+                env.p("a/foo")
+            )),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn an_output_nix_cannot_list_does_not_hide_the_target() {
     let Some(env) = two_layers() else { return };

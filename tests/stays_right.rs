@@ -130,7 +130,7 @@ fn an_element_installed_from_a_layer_upgrades_after_the_layer_changed() {
     );
     env.real_flake("flakes/tool", &[("default", "tool", "tool-v2")]);
     env.real_flake("mine", &[("default", "mine", "mine-v2")]);
-    let out = env.nixp(&["profile", "upgrade", "--profile", &profile, ".*"]);
+    let out = env.nixp(&["profile", "upgrade", "--profile", &profile, upgrade_all()]);
     assert_eq!(out.code, 0, "{out:#?}");
     assert_eq!(
         (says("tool"), says("mine")),

@@ -305,7 +305,7 @@ fn generate(
         if !out.status.success() || !tmp.path().join("flake.lock").exists() {
             return Err(format!(
                 "cannot lock the layer's flake: {}",
-                crate::nix::error_line(&out.stderr)
+                crate::nix::message::cause(&out.stderr)
             ));
         }
     }

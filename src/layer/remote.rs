@@ -100,8 +100,10 @@ pub struct CacheInfo {
 
 /// Words in nix's error that say a branch or commit does not exist (git's
 /// and the forges' own words), as opposed to a fetch that failed.
-const NO_SUCH_REF: [&str; 6] = [
+const NO_SUCH_REF: [&str; 7] = [
     "unknown revision",
+    // nix ≥ 2.20 reads local repositories with libgit2: "revspec 'X' not found".
+    "revspec '",
     "couldn't find remote ref",
     "not a valid ref",
     "Cannot find Git revision",

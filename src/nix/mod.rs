@@ -11,6 +11,7 @@
 //! `std::process::Command` for nix.
 
 mod locate;
+pub(crate) mod message;
 pub mod probe;
 pub(crate) mod profile;
 pub(crate) mod registries;
@@ -399,7 +400,7 @@ impl Call {
         })?;
         if !out.status.success() {
             return Err(Failure {
-                message: error_line(&out.stderr),
+                message: message::cause(&out.stderr),
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             });
         }
@@ -432,17 +433,4 @@ impl From<Failure> for String {
 pub fn settings(nix: &Nix) -> Option<serde_json::Value> {
     let ask = |words: &[&str]| nix.call().args(words).json();
     ask(&["config", "show", "--json"]).or_else(|| ask(&["show-config", "--json"]))
-}
-
-/// The line of nix's stderr that says what went wrong (its first `error:`
-/// line, without the prefix), else its last line.
-pub fn error_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    text.lines()
-        .find(|l| l.trim_start().starts_with("error:"))
-        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
-        .unwrap_or("nix failed")
-        .trim()
-        .trim_start_matches("error: ")
-        .to_string()
 }

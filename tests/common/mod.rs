@@ -287,6 +287,42 @@ pub fn real_nix() -> Option<PathBuf> {
     }
 }
 
+/// The real nix's version, `(major, minor)` (`(0, 0)` without nix): for
+/// the few command lines whose syntax changed between the versions the
+/// tests run on (2.8 and 2.26).
+pub fn nix_version() -> (u32, u32) {
+    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let Some(nix) = which("nix") else {
+            return (0, 0);
+        };
+        let out = run(Command::new(nix).arg("--version")).stdout;
+        let v = out.split_whitespace().last().unwrap_or_default();
+        let mut n = v.split('.').map(|p| p.parse().unwrap_or(0));
+        (n.next().unwrap_or(0), n.next().unwrap_or(0))
+    })
+}
+
+/// `nix flake update` of the flake in `dir`: a positional before 2.19,
+/// `--flake DIR` since (positionals became input names).
+pub fn flake_update_of(dir: &str) -> Vec<&str> {
+    if nix_version() >= (2, 19) {
+        vec!["flake", "update", "--flake", dir]
+    } else {
+        vec!["flake", "update", dir]
+    }
+}
+
+/// The words that make `nix profile upgrade` upgrade every element: a
+/// regex before 2.20, `--all` since (positionals became element names).
+pub fn upgrade_all() -> &'static str {
+    if nix_version() >= (2, 20) {
+        "--all"
+    } else {
+        ".*"
+    }
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .iter()

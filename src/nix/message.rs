@@ -1,0 +1,141 @@
+//! What went wrong, read from nix's stderr as each version prints it.
+//!
+//! nix 2.8 prints `error: MESSAGE` on one line, then the position and the
+//! code. From about 2.20 (and in Lix and Determinate Nix) an error with a
+//! trace is `error:` alone, then indented `… while …` context lines with
+//! their positions, outermost first, then the cause as a nested
+//! `error: MESSAGE` line; an error without a trace is still one line. On
+//! a terminal, `error:` is coloured. nixp keeps the innermost cause and
+//! the position nearest to it, which says where to look.
+
+/// The cause nix gave, without `error: `: the first error line's message,
+/// or, when that line is `error:` alone, the innermost cause, followed by
+/// `(at FILE:LINE:COL)` when nix named a position for it. Without an
+/// error line: nix's last line; without any, "nix failed".
+pub(crate) fn cause(stderr: &[u8]) -> String {
+    let text = strip_colour(&String::from_utf8_lossy(stderr));
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let Some(first) = lines.iter().position(|l| error_text(l).is_some()) else {
+        return lines
+            .iter()
+            .rev()
+            .find(|l| !l.is_empty())
+            .map_or_else(|| "nix failed".to_string(), |l| l.to_string());
+    };
+    let message = error_text(lines[first]).unwrap_or_default();
+    if !message.is_empty() {
+        return message.to_string();
+    }
+    // `error:` alone: a trace follows, and its last error line is the cause.
+    let block = &lines[first..];
+    let Some(inner) = block
+        .iter()
+        .rposition(|l| error_text(l).is_some_and(|m| !m.is_empty()))
+    else {
+        return block
+            .iter()
+            .skip(1)
+            .find(|l| !l.is_empty())
+            .map_or_else(|| "nix failed".to_string(), |l| l.to_string());
+    };
+    let cause = error_text(block[inner]).unwrap_or_default();
+    // The cause's own position follows it; a `throw`'s is the last one
+    // before it (the call that threw).
+    let position = block[inner + 1..]
+        .iter()
+        .take_while(|l| error_text(l).is_none() && !l.starts_with('…'))
+        .find_map(|l| position(l))
+        .or_else(|| block[..inner].iter().rev().find_map(|l| position(l)));
+    match position {
+        Some(at) => format!("{cause} (at {at})"),
+        None => cause.to_string(),
+    }
+}
+
+/// The message of an `error:` line (maybe empty), or `None` for any other.
+fn error_text(line: &str) -> Option<&str> {
+    line.strip_prefix("error:").map(str::trim)
+}
+
+/// `FILE:LINE:COL` of a position line `at FILE:LINE:COL:`.
+fn position(line: &str) -> Option<&str> {
+    let at = line.strip_prefix("at ")?.trim_end_matches(':');
+    at.rsplit(':')
+        .take(2)
+        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(at)
+}
+
+/// `text` without the terminal's colour and style codes (`ESC [ … m`).
+fn strip_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cause;
+
+    // Each text below is what that nix printed (store hashes shortened).
+
+    #[test]
+    fn nix_2_8_one_line() {
+        let s = "error: attribute 'nope' missing\n\n       at /nix/store/j-source/flake.nix:1:81:\n\n            1| { outputs = … }\n             |  ^\n";
+        assert_eq!(cause(s.as_bytes()), "attribute 'nope' missing");
+    }
+
+    #[test]
+    fn nix_2_26_throw_is_the_innermost_cause_at_the_throw() {
+        let s = "evaluating ''...\nevaluating 'packages'...\nerror:\n       … while calling the 'throw' builtin\n         at /nix/store/a-source/flake.nix:1:58:\n            1| { outputs = … }\n             |  ^\n            2|\n\n       error: boom from the flake\n";
+        assert_eq!(
+            cause(s.as_bytes()),
+            "boom from the flake (at /nix/store/a-source/flake.nix:1:58)"
+        );
+    }
+
+    #[test]
+    fn nix_2_26_fetch_error_without_position() {
+        let s = "warning: cannot parse flake registry '/dev/null'\nerror:\n       … while fetching the input 'git+file:///x/repo?ref=nope'\n\n       error: resolving Git reference 'nope': revspec 'nope' not found\n";
+        assert_eq!(
+            cause(s.as_bytes()),
+            "resolving Git reference 'nope': revspec 'nope' not found"
+        );
+    }
+
+    #[test]
+    fn nested_causes_keep_the_innermost_and_its_own_position() {
+        let s = "error:\n       … while evaluating the attribute 'packages.x86_64-linux.a'\n         at /nix/store/b-source/flake.nix:2:3:\n\n       … while evaluating 'x'\n\n       error: attribute 'nope' missing\n       at /nix/store/b-source/lib.nix:7:9:\n            7| x.nope\n";
+        assert_eq!(
+            cause(s.as_bytes()),
+            "attribute 'nope' missing (at /nix/store/b-source/lib.nix:7:9)"
+        );
+    }
+
+    #[test]
+    fn colour_codes_on_a_terminal_are_dropped() {
+        // Lix and nix ≥ 2.20 on a terminal: `error:` in bold red.
+        let s = "\u{1b}[31;1merror:\u{1b}[0m\n       \u{1b}[34;1m… while calling the '\u{1b}[35;1mthrow\u{1b}[0m' builtin\u{1b}[0m\n\n       \u{1b}[31;1merror:\u{1b}[0m boom\n";
+        assert_eq!(cause(s.as_bytes()), "boom");
+    }
+
+    #[test]
+    fn without_an_error_line_the_last_line() {
+        assert_eq!(cause(b"warning: a\nsomething odd\n\n"), "something odd");
+        assert_eq!(cause(b""), "nix failed");
+        assert_eq!(cause(b"error:\n  just this\n"), "just this");
+    }
+}
