@@ -206,7 +206,10 @@ fn a_holder_nix_cannot_evaluate_is_named_with_nix_s_own_cause() {
     let Some(env) = two_layers() else { return };
     for (outputs, cause) in [
         ("{ packages = ; }", "syntax error"),
-        (r#"throw "boom in a""#, "boom in a"),
+        (
+            r#"{ packages.x86_64-linux = throw "boom in a"; }"#,
+            "boom in a",
+        ),
         (
             "let s = { }; in { packages.x86_64-linux = s.nope; }",
             "attribute 'nope' missing",
