@@ -9,6 +9,8 @@
 #                              # a git+file collection against nix's own fetch
 #   scripts/bench.sh layerflake # issue 8: a whole layer as one flake, cold and warm
 #   scripts/bench.sh outputs   # issue 4: output-aware choice among 2 and 8 holders
+#   scripts/bench.sh registry  # issue 16: list/export/resolve over 10k-100k-entry
+#                              # registry layers, beside nix reading the same file
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -38,6 +40,19 @@ results = json.load(open(sys.argv[1]))["results"]
 base = results[0]["median"]
 for r in results:
     print(f"  median {r['median'] * 1000:7.3f} ms  (+{(r['median'] - base) * 1000:6.3f} ms)  {r['command']}")
+PY
+}
+
+# side NAME NIX-COMMAND NIXP-COMMAND: both with hyperfine, then their
+# medians side by side and nixp's as a multiple of nix's.
+side() {
+  local name=$1; shift
+  hyperfine -N --warmup "${WARMUP:-1}" --min-runs "${RUNS:-5}" --style basic --export-json "$work/$name.json" "$@" > /dev/null 2>&1
+  python3 - "$work/$name.json" <<'PY'
+import json, sys
+nix, nixp = json.load(open(sys.argv[1]))["results"]
+print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
+print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']}  ({nixp['median'] / nix['median']:.2f}x nix)")
 PY
 }
 
@@ -224,6 +239,29 @@ bench_outputs() {
   unset NIX_CONFIG
 }
 
+bench_registry() {
+  command -v nix > /dev/null || { echo "the registry benchmark needs the real nix" >&2; exit 1; }
+  offline_nix
+  mkdir -p "$XDG_CONFIG_HOME/nixp" "$XDG_CONFIG_HOME/nix"
+  for n in ${ENTRIES:-10000 30000 100000}; do
+    python3 -c '
+import json, sys
+n = int(sys.argv[2])
+flakes = [{"from": {"type": "indirect", "id": f"p{i:06d}"}, "to": {"type": "github", "owner": "o", "repo": f"r{i}"}} for i in range(n)]
+json.dump({"version": 2, "flakes": flakes}, open(sys.argv[1], "w"))' "$work/registry.json" "$n"
+    echo "{\"layers\": [{\"name\": \"R\", \"registry\": \"$work/registry.json\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
+    # The plain-nix equivalent: the same file as nix's user registry.
+    cp "$work/registry.json" "$XDG_CONFIG_HOME/nix/registry.json"
+    echo "== a registry layer of $n entries; nix reading the same file as its user registry"
+    side "registry-list-$n" "nix registry list" "$NIXP list"
+    side "registry-export-$n" "nix registry list" "$NIXP export"
+    side "registry-resolve-$n" "nix registry list" "$NIXP resolve p000042"
+    /usr/bin/time -f "  nixp export peak RSS: %M KiB" "$NIXP" export > /dev/null
+  done
+  rm -f "$XDG_CONFIG_HOME/nixp/config.json" "$XDG_CONFIG_HOME/nix/registry.json"
+  unset NIX_CONFIG
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
@@ -231,6 +269,7 @@ case "${1:-all}" in
   remote) bench_remote ;;
   layerflake) bench_layerflake ;;
   outputs) bench_outputs ;;
-  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs ;;
-  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs]" >&2; exit 2 ;;
+  registry) bench_registry ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry]" >&2; exit 2 ;;
 esac

@@ -15,7 +15,42 @@ use std::sync::OnceLock;
 
 pub struct RegistryLayer {
     path: PathBuf,
-    entries: OnceLock<Result<Vec<Entry>, LookupFailure>>,
+    entries: OnceLock<Result<Entries, LookupFailure>>,
+}
+
+/// A registry's entries in file order, and their positions sorted by id,
+/// so that a lookup reads the entries of one id only (a listing of a
+/// 100,000-entry registry is one lookup per id).
+#[derive(Debug)]
+struct Entries {
+    all: Vec<Entry>,
+    by_id: Vec<u32>,
+}
+
+impl Entries {
+    fn new(all: Vec<Entry>) -> Entries {
+        let mut by_id: Vec<u32> = (0..all.len() as u32).collect();
+        by_id.sort_by(|&a, &b| {
+            all[a as usize]
+                .from
+                .ind
+                .id
+                .cmp(&all[b as usize].from.ind.id)
+        });
+        Entries { all, by_id }
+    }
+
+    /// The entries whose `from` has the id `id`, in file order, with their
+    /// position.
+    fn of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (usize, &'a Entry)> + 'a {
+        let start = self
+            .by_id
+            .partition_point(|&i| self.all[i as usize].from.ind.id.as_str() < id);
+        self.by_id[start..]
+            .iter()
+            .map(|&i| (i as usize, &self.all[i as usize]))
+            .take_while(move |(_, e)| e.from.ind.id == id)
+    }
 }
 
 /// One checked registry entry.
@@ -39,7 +74,50 @@ struct From {
 struct RawFile {
     version: Option<Value>,
     #[serde(default)]
-    flakes: Vec<RawEntry>,
+    flakes: Checked,
+}
+
+/// The `flakes` list, each entry checked as it is read, so that a big
+/// registry is never held as JSON values all at once: the entries, or
+/// the first one's error.
+struct Checked(Result<Vec<Entry>, String>);
+
+impl Default for Checked {
+    fn default() -> Self {
+        Checked(Ok(vec![]))
+    }
+}
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Checked;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of registry entries")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Checked, A::Error> {
+                let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                let mut error = None;
+                while let Some(raw) = seq.next_element::<RawEntry>()? {
+                    if error.is_some() {
+                        continue;
+                    }
+                    match check_entry(raw) {
+                        Ok(e) => entries.push(e),
+                        Err(m) => {
+                            error = Some(format!("entry {} of 'flakes': {m}", entries.len() + 1))
+                        }
+                    }
+                }
+                Ok(Checked(error.map_or(Ok(entries), Err)))
+            }
+        }
+        d.deserialize_seq(Visitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -57,7 +135,7 @@ impl RegistryLayer {
         let entries = parse(text).map_err(|m| format!("flake registry '{label}': {m}"))?;
         Ok(RegistryLayer {
             path: PathBuf::from(label),
-            entries: OnceLock::from(Ok(entries)),
+            entries: OnceLock::from(Ok(Entries::new(entries))),
         })
     }
 
@@ -83,14 +161,14 @@ impl RegistryLayer {
             .collect();
         RegistryLayer {
             path,
-            entries: OnceLock::from(Ok(entries)),
+            entries: OnceLock::from(Ok(Entries::new(entries))),
         }
     }
 
-    fn entries(&self) -> Result<&[Entry], LookupFailure> {
+    fn entries(&self) -> Result<&Entries, LookupFailure> {
         self.entries
-            .get_or_init(|| self.load())
-            .as_deref()
+            .get_or_init(|| self.load().map(Entries::new))
+            .as_ref()
             .map_err(Clone::clone)
     }
 
@@ -116,11 +194,7 @@ fn parse(text: &[u8]) -> Result<Vec<Entry>, String> {
             return Err(format!("unsupported version {v} (nix reads version 2)"));
         }
     }
-    raw.flakes
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| check_entry(e).map_err(|m| format!("entry {} of 'flakes': {m}", i + 1)))
-        .collect()
+    raw.flakes.0
 }
 
 fn check_entry(raw: RawEntry) -> Result<Entry, String> {
@@ -220,7 +294,7 @@ impl Source for RegistryLayer {
 
     fn lookup(&self, input: &Indirect) -> Lookup {
         let entries = self.entries()?;
-        for (i, e) in entries.iter().enumerate() {
+        for (i, e) in entries.of(&input.id) {
             let detail = |how: &str| {
                 format!(
                     "entry {} ({how}) maps it to {}",
@@ -260,9 +334,8 @@ impl Source for RegistryLayer {
             }
         }
         let defined: Vec<String> = entries
-            .iter()
-            .filter(|e| e.from.ind.id == input.id)
-            .map(|e| {
+            .of(&input.id)
+            .map(|(_, e)| {
                 let exact = if e.exact { " (exact)" } else { "" };
                 format!("'{}'{exact}", e.from.ind.short())
             })
@@ -289,6 +362,7 @@ impl Source for RegistryLayer {
             return vec![];
         };
         entries
+            .all
             .iter()
             .filter_map(|e| e.to.local_dir(e.dir.as_deref()))
             .collect()
@@ -297,11 +371,12 @@ impl Source for RegistryLayer {
     fn list(&self) -> Result<Listing, Unavailable> {
         let entries = self.entries().map_err(LookupFailure::into_unavailable)?;
         let mut ids: Vec<&str> = entries
+            .by_id
             .iter()
+            .map(|&i| &entries.all[i as usize])
             .filter(|e| !e.from.unmatchable)
             .map(|e| e.from.ind.id.as_str())
             .collect();
-        ids.sort_unstable();
         ids.dedup();
         let mut listing = Listing::default();
         for id in ids {
@@ -319,9 +394,9 @@ impl RegistryLayer {
             return vec![];
         };
         entries
-            .iter()
-            .filter(|e| !e.from.unmatchable && e.from.ind.id == id)
-            .map(|e| {
+            .of(id)
+            .filter(|(_, e)| !e.from.unmatchable)
+            .map(|(_, e)| {
                 let from = Target::Indirect(e.from.ind.clone()).registry_attrs(None);
                 let mut entry = Map::new();
                 entry.insert("from".into(), Value::Object(from));
@@ -385,6 +460,47 @@ mod tests {
             e.contains("unsupported indirect input attribute 'owner'"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_first_matching_entry_in_file_order_wins_among_interleaved_ids() {
+        let layer = RegistryLayer::from_text(
+            "r",
+            br#"{"version": 2, "flakes": [
+                {"from": {"type": "indirect", "id": "a", "ref": "v1"}, "to": {"type": "path", "path": "/a1"}, "exact": true},
+                {"from": {"type": "indirect", "id": "b"}, "to": {"type": "path", "path": "/b"}},
+                {"from": {"type": "indirect", "id": "a"}, "to": {"type": "git", "url": "file:///a"}},
+                {"from": {"type": "indirect", "id": "a", "ref": "v2"}, "to": {"type": "path", "path": "/a2"}},
+                {"from": {"type": "indirect", "id": "c", "ref": "v3"}, "to": {"type": "path", "path": "/c"}, "exact": true}]}"#,
+        )
+        .unwrap();
+        let answer = |id: &str, r: Option<&str>| {
+            let mut i = Indirect::plain(id);
+            i.reference = r.map(str::to_string);
+            match layer.lookup(&i).unwrap() {
+                Answer::Holds { detail, .. } => detail,
+                Answer::Mentions { detail } => format!("mentions: {detail}"),
+                Answer::Absent => "absent".into(),
+            }
+        };
+        assert_eq!(
+            answer("a", Some("v1")),
+            "entry 1 (exact) maps it to path:/a1"
+        );
+        // Entry 3 (no ref) comes before entry 4 (it carries the ref over).
+        assert_eq!(
+            answer("a", Some("v2")),
+            "entry 3 (matches) maps it to git+file:///a"
+        );
+        assert_eq!(answer("b", None), "entry 2 (matches) maps it to path:/b");
+        assert_eq!(
+            answer("c", None),
+            "mentions: defines 'c/v3' (exact) but no entry matches 'c'"
+        );
+        assert_eq!(answer("d", None), "absent");
+        let listing = layer.list().unwrap();
+        assert_eq!(listing.len(), 3);
+        assert_eq!(layer.entries_for("a").len(), 3);
     }
 
     #[test]
