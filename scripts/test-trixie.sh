@@ -18,8 +18,10 @@ scripts/deps.sh debootstrap || { echo "error: debootstrap is missing" >&2; exit 
 
 root=${NIXP_TRIXIE_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/nixp/trixie-root}
 packages="nix-bin git ca-certificates zsh fish python3"
-# The root is made once per package list; a half-made one is never used.
-if [ "$(cat "$root/.nixp-packages" 2> /dev/null)" != "$packages" ]; then
+# The root is made once per package list, and again after 30 days (for
+# trixie's updates); a half-made one is never used.
+if [ "$(cat "$root/.nixp-packages" 2> /dev/null)" != "$packages" ] ||
+  [ -n "$(find "$root/.nixp-packages" -mtime +30 2> /dev/null)" ]; then
   echo "making a Debian trixie root in $root (once; a minute or two)" >&2
   rm -rf "$root.tmp"
   mkdir -p "$(dirname "$root")"

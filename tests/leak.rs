@@ -354,7 +354,8 @@ fn flake_nix_syntax_nix_reads_and_nixp_must_too() {
 fn words_nix_versions_read_differently_are_read_both_ways() {
     let Some(l) = Leak::new() else { return };
     // nix 2.8 ignores `?dir=` on a bare path: it reads `u`, not `u/sub`;
-    // 2.26 reads `u/sub`. nixp keeps `u`'s foo private for either.
+    // 2.26 reads `u/sub`. nixp keeps `u`'s foo private for either. (The
+    // change came in a version between; the test runs on these two.)
     with_foo(&l.env, "mine/u", "u");
     plain(&l.env, "mine/u/sub", "sub");
     let u = l.env.p("mine/u");
@@ -367,7 +368,8 @@ fn words_nix_versions_read_differently_are_read_both_ways() {
         l.says(&["--no-write-lock-file", &format!("{u}?dir=sub#says")]),
         expected
     );
-    // nix 2.8 does not decode `%61` in a path: URL; later versions do.
+    // nix 2.8 does not decode `%61` in a path: URL; 2.26 does (as above,
+    // the two versions the tests run on).
     with_foo(&l.env, "mine/p%61", "pct");
     plain(&l.env, "mine/pa", "pa");
     let p = l.env.p("mine/p%61");

@@ -100,16 +100,27 @@ pub struct CacheInfo {
 
 /// Words in nix's error that say a branch or commit does not exist (git's
 /// and the forges' own words), as opposed to a fetch that failed.
-const NO_SUCH_REF: [&str; 7] = [
+const NO_SUCH_REF: [&str; 6] = [
     "unknown revision",
-    // nix ≥ 2.20 reads local repositories with libgit2: "revspec 'X' not found".
-    "revspec '",
     "couldn't find remote ref",
     "not a valid ref",
     "Cannot find Git revision",
     "HTTP error 404",
     "HTTP error 422",
 ];
+
+/// Whether nix's failure says the branch or commit `input` names does not
+/// exist: git's and the forges' words anywhere in what nix printed (nix
+/// 2.8 passes git's own stderr through), or, from nix 2.20 on (libgit2),
+/// a cause that is "revspec 'NAME' not found" for the very name asked.
+fn no_such_ref(f: &Failure, input: &Indirect) -> bool {
+    NO_SUCH_REF.iter().any(|w| f.stderr.contains(w))
+        || input
+            .reference
+            .iter()
+            .chain(&input.rev)
+            .any(|name| f.message.contains(&format!("revspec '{name}' not found")))
+}
 
 /// Whether a registry source names a URL rather than a file.
 pub fn is_url(source: &str) -> bool {
@@ -333,7 +344,7 @@ impl RemoteLayer {
                     self.write_cache(&c);
                     Ok(c.ids.map(Arc::new))
                 }
-                Err(f) if NO_SUCH_REF.iter().any(|w| f.stderr.contains(w)) => Ok(None),
+                Err(f) if no_such_ref(&f, input) => Ok(None),
                 Err(Failure { message: e, .. }) => match cached {
                     Some(c) => {
                         crate::message::warning(format_args!(
@@ -489,5 +500,38 @@ impl Source for RemoteLayer {
 
     fn remote(&self) -> Option<&RemoteLayer> {
         Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_such_branch_is_said_of_the_branch_asked() {
+        let failure = |message: &str, stderr: &str| Failure {
+            message: message.into(),
+            stderr: stderr.into(),
+        };
+        let mut dev = Indirect::plain("foo");
+        dev.reference = Some("dev".into());
+        // nix 2.8: git's own words on stderr.
+        let f = failure(
+            "program 'git' failed with exit code 128",
+            "fatal: couldn't find remote ref refs/heads/dev\nerror: program 'git' failed with exit code 128\n",
+        );
+        assert!(no_such_ref(&f, &dev));
+        // nix 2.26: libgit2's, for this branch only.
+        let f = failure("resolving Git reference 'dev': revspec 'dev' not found", "");
+        assert!(no_such_ref(&f, &dev));
+        let f = failure(
+            "resolving Git reference 'main': revspec 'main' not found",
+            "",
+        );
+        assert!(!no_such_ref(&f, &dev));
+        assert!(!no_such_ref(
+            &failure("cannot connect", "error: cannot connect"),
+            &dev
+        ));
     }
 }

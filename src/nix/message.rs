@@ -1,15 +1,15 @@
 //! What went wrong, read from nix's stderr as each version prints it.
 //!
 //! nix 2.8 prints `error: MESSAGE` on one line, then the position and the
-//! code. From about 2.20 (and in Lix and Determinate Nix) an error with a
-//! trace is `error:` alone, then indented `… while …` context lines with
-//! their positions, outermost first, then the cause as a nested
-//! `error: MESSAGE` line; an error without a trace is still one line. On
-//! a terminal, `error:` is coloured. nixp keeps the innermost cause and
-//! the position nearest to it, which says where to look.
+//! code. From 2.13 (and in Lix and Determinate Nix) an error with a trace
+//! is `error:` alone, then indented `… while …` context lines with their
+//! positions, outermost first, then the cause as a nested `error: MESSAGE`
+//! line; an error without a trace is still one line. On a terminal,
+//! `error:` is coloured. nixp keeps the innermost cause and the position
+//! nearest to it, which says where to look.
 
 /// The cause nix gave, without `error: `: the first error line's message,
-/// or, when that line is `error:` alone, the innermost cause, followed by
+/// or, when that line is `error:` alone, the innermost cause; followed by
 /// `(at FILE:LINE:COL)` when nix named a position for it. Without an
 /// error line: nix's last line; without any, "nix failed".
 pub(crate) fn cause(stderr: &[u8]) -> String {
@@ -22,23 +22,28 @@ pub(crate) fn cause(stderr: &[u8]) -> String {
             .find(|l| !l.is_empty())
             .map_or_else(|| "nix failed".to_string(), |l| l.to_string());
     };
-    let message = error_text(lines[first]).unwrap_or_default();
-    if !message.is_empty() {
-        return message.to_string();
-    }
-    // `error:` alone: a trace follows, and its last error line is the cause.
     let block = &lines[first..];
-    let Some(inner) = block
-        .iter()
-        .rposition(|l| error_text(l).is_some_and(|m| !m.is_empty()))
-    else {
-        return block
+    // The innermost error line with a message: the first line itself (nix
+    // 2.8, or an error without a trace), else the trace's last.
+    let inner = if error_text(block[0]).is_some_and(|m| !m.is_empty()) {
+        Some(0)
+    } else {
+        block
             .iter()
-            .skip(1)
-            .find(|l| !l.is_empty())
-            .map_or_else(|| "nix failed".to_string(), |l| l.to_string());
+            .rposition(|l| error_text(l).is_some_and(|m| !m.is_empty()))
     };
-    let cause = error_text(block[inner]).unwrap_or_default();
+    let Some(inner) = inner else {
+        // `error:` with an empty message (`throw ""`): say so, with the
+        // innermost context nix gave.
+        let context = block.iter().rev().find_map(|l| l.strip_prefix('…'));
+        return match context {
+            Some(c) => format!("nix gave no message ({})", c.trim()),
+            None => "nix gave no message".to_string(),
+        };
+    };
+    let cause = error_text(block[inner])
+        .unwrap_or_default()
+        .trim_end_matches([';', ':']);
     // The cause's own position follows it; a `throw`'s is the last one
     // before it (the call that threw).
     let position = block[inner + 1..]
@@ -95,7 +100,20 @@ mod tests {
     #[test]
     fn nix_2_8_one_line() {
         let s = "error: attribute 'nope' missing\n\n       at /nix/store/j-source/flake.nix:1:81:\n\n            1| { outputs = … }\n             |  ^\n";
-        assert_eq!(cause(s.as_bytes()), "attribute 'nope' missing");
+        assert_eq!(
+            cause(s.as_bytes()),
+            "attribute 'nope' missing (at /nix/store/j-source/flake.nix:1:81)"
+        );
+        // nix 2.26, the same error without a trace.
+        let s = "error: attribute 'nope' missing\n       at /nix/store/j-source/flake.nix:1:81:\n            1| { outputs = … }\n";
+        assert_eq!(
+            cause(s.as_bytes()),
+            "attribute 'nope' missing (at /nix/store/j-source/flake.nix:1:81)"
+        );
+        assert_eq!(
+            cause(b"error: syntax error, unexpected ';'\n"),
+            "syntax error, unexpected ';'"
+        );
     }
 
     #[test]
@@ -136,6 +154,20 @@ mod tests {
     fn without_an_error_line_the_last_line() {
         assert_eq!(cause(b"warning: a\nsomething odd\n\n"), "something odd");
         assert_eq!(cause(b""), "nix failed");
-        assert_eq!(cause(b"error:\n  just this\n"), "just this");
+        // `throw ""` inside `builtins.addErrorContext "ctx"` (nix 2.26).
+        assert_eq!(
+            cause(b"error:\n       \xe2\x80\xa6 ctx\n\n       error:\n"),
+            "nix gave no message (ctx)"
+        );
+        assert_eq!(cause(b"error:\n"), "nix gave no message");
+    }
+
+    #[test]
+    fn a_builder_s_failure_ends_without_its_semicolon() {
+        let s = "error: builder for '/nix/store/x.drv' failed with exit code 3;\n       last 1 log lines:\n       > boom\n";
+        assert_eq!(
+            cause(s.as_bytes()),
+            "builder for '/nix/store/x.drv' failed with exit code 3"
+        );
     }
 }
