@@ -11,6 +11,8 @@
 #   scripts/bench.sh outputs   # issue 4: output-aware choice among 2 and 8 holders
 #   scripts/bench.sh registry  # issue 16: list/export/resolve over 10k-100k-entry
 #                              # registry layers, beside nix reading the same file
+#   scripts/bench.sh choice    # issue 16: the output-aware choice between two heavy
+#                              # holders, cold and warm, beside plain nix eval
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -262,6 +264,39 @@ json.dump({"version": 2, "flakes": flakes}, open(sys.argv[1], "w"))' "$work/regi
   unset NIX_CONFIG
 }
 
+bench_choice() {
+  command -v nix > /dev/null || { echo "the choice benchmark needs the real nix" >&2; exit 1; }
+  offline_nix
+  mkdir -p "$XDG_CONFIG_HOME/nixp"
+  # Two layers hold `slow`, each flake about 1.5 s to evaluate (its outputs
+  # are behind a long fold); `provides` says which of them has `x`.
+  local heavy='builtins.foldl'"'"' (a: i: a + builtins.foldl'"'"' (x: y: x + y) 0 (builtins.genList (z: z) 1000)) 0 (builtins.genList (x: x) 12000)'
+  echo "{\"layers\": [{\"name\": \"A\", \"dir\": \"$work/heavy/a\"}, {\"name\": \"B\", \"dir\": \"$work/heavy/b\"}]}" > "$XDG_CONFIG_HOME/nixp/config.json"
+  for provides in a b; do
+    for l in a b; do
+      local pkg=other
+      [ "$l" = "$provides" ] && pkg=x
+      mkdir -p "$work/heavy/$l/slow"
+      printf '{ outputs = { self }: builtins.seq (%s) { packages.x86_64-linux.%s = derivation { name = "p-%s"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }; }; }\n' "$heavy" "$pkg" "$l" > "$work/heavy/$l/slow/flake.nix"
+    done
+    local winner=$work/heavy/$provides/slow
+    [ "$provides" = a ] && echo "== cold choice, the first holder provides x" || echo "== cold choice, only the second holder provides x"
+    hyperfine -N --warmup 1 --min-runs "${RUNS:-5}" --style basic --export-json "$work/choice-$provides.json" \
+      --prepare "rm -rf $XDG_CACHE_HOME/nixp/outputs" \
+      "nix eval path:$winner#x.name" "$NIXP eval slow#x.name" > /dev/null 2>&1
+    python3 - "$work/choice-$provides.json" <<'PY'
+import json, sys
+nix, nixp = json.load(open(sys.argv[1]))["results"]
+print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
+print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} (cold)  ({nixp['median'] / nix['median']:.2f}x nix)")
+PY
+    echo "== warm (answers cached)"
+    side "choice-warm-$provides" "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
+  done
+  rm -f "$XDG_CONFIG_HOME/nixp/config.json"
+  unset NIX_CONFIG
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
@@ -270,6 +305,7 @@ case "${1:-all}" in
   layerflake) bench_layerflake ;;
   outputs) bench_outputs ;;
   registry) bench_registry ;;
-  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry ;;
-  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry]" >&2; exit 2 ;;
+  choice) bench_choice ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry; bench_choice ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry|choice]" >&2; exit 2 ;;
 esac

@@ -261,31 +261,45 @@ fn a_layer_s_target_left_to_nix_chains_to_the_private_flake() {
 
 #[test]
 fn a_search_path_entry_naming_a_private_id_is_overridden() {
-    // Run by the stub: `flake:` in the search path is nix 2.10+.
+    // Run by the stub: `flake:` in the search path is nix 2.10+. Every
+    // place nix takes its search path from: `-I`, the `nix-path` and
+    // `extra-nix-path` settings as flags, options, NIX_CONFIG and nix.conf,
+    // and NIX_PATH.
     let mut env = Env::new();
     env.stub_nix();
     env.flake("flakes/foo");
     env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
     let foo = env.p("flakes/foo");
-    let r = env.nixp(&["eval", "-I", "x=flake:foo", "--expr", "<x>"]);
-    assert_eq!(r.ok(), "stub-nix\n");
-    assert!(
-        env.nix_argv()
-            .windows(3)
-            .any(|w| w == ["--override-flake", "flake:foo", foo.as_str()]),
-        "{:?}",
-        env.nix_argv()
-    );
+    let overridden = |env: &Env, args: &[&str]| {
+        let r = env.nixp(args);
+        assert_eq!(r.ok(), "stub-nix\n", "{args:?}");
+        let argv = env.nix_argv();
+        assert!(
+            argv.windows(3)
+                .any(|w| w == ["--override-flake", "flake:foo", foo.as_str()]),
+            "{args:?}: {argv:?}"
+        );
+    };
+    for flag in [
+        &["-I", "x=flake:foo"][..],
+        &["--nix-path", "a=/x y=flake:foo"],
+        &["--extra-nix-path", "y=flake:foo"],
+        &["--option", "nix-path", "y=flake:foo a=/x"],
+        &["--option", "extra-nix-path", "y=flake:foo"],
+    ] {
+        overridden(&env, &[&["eval"], flag, &["--expr", "<y>"]].concat());
+    }
     env.set_env("NIX_PATH", "nixpkgs=/x:y=flake:foo");
-    let r = env.nixp(&["eval", "--expr", "<y>"]);
-    assert_eq!(r.ok(), "stub-nix\n");
-    assert!(
-        env.nix_argv()
-            .windows(3)
-            .any(|w| w == ["--override-flake", "flake:foo", foo.as_str()]),
-        "{:?}",
-        env.nix_argv()
+    overridden(&env, &["eval", "--expr", "<y>"]);
+    env.set_env("NIX_PATH", "");
+    env.set_env("NIX_CONFIG", "nix-path = a=/x y=flake:foo");
+    overridden(&env, &["eval", "--expr", "<y>"]);
+    env.set_env("NIX_CONFIG", "");
+    env.write(
+        "home/.config/nix/nix.conf",
+        "extra-nix-path = y=flake:foo # mine\n",
     );
+    overridden(&env, &["eval", "--expr", "<y>"]);
 }
 
 #[test]

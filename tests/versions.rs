@@ -182,3 +182,82 @@ fn what_a_flake_offers_is_never_read_from_flake_show() {
     );
     assert!(!calls.lines().any(|c| c.contains("flake show")), "{calls}");
 }
+
+/// nix 2.19+'s `--reference-lock-file FILE`: nix takes the top flake's
+/// inputs from FILE instead of its flake.lock, so FILE is the lock nixp
+/// checks (a lock pinning a private id to a look-alike is refused).
+#[test]
+fn a_reference_lock_file_is_the_lock_checked() {
+    let mut eval = installables();
+    eval["flags"]["reference-lock-file"] = json!({"arity": 1});
+    eval["flags"]["raw"] = json!({"arity": 0});
+    let env = env_with(&dump(json!({"eval": eval}), json!({"fetchers": {}})));
+    env.write(
+        "u/flake.nix",
+        "{ inputs.foo.url = \"foo\"; outputs = { self, foo }: { }; }",
+    );
+    env.write(
+        "public.lock",
+        &json!({"nodes": {"root": {"inputs": {"foo": "foo"}},
+            "foo": {"original": {"type": "indirect", "id": "foo"}, "locked": {"type": "path", "path": "/public/foo"}}},
+            "root": "root", "version": 7})
+        .to_string(),
+    );
+    let u = format!("{}#says", env.p("u"));
+    let r = env.nixp(&["eval", "--raw", &u]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    std::fs::remove_file(env.path("nix-argv")).unwrap();
+    let r = env.nixp(&[
+        "eval",
+        "--raw",
+        &u,
+        "--reference-lock-file",
+        &env.p("public.lock"),
+    ]);
+    assert!(
+        r.fails_with(1)
+            .contains("locks input 'foo' ('foo') to path:/public/foo"),
+        "{r:#?}"
+    );
+    assert!(!env.nix_ran(), "nix ran: {:?}", env.nix_argv());
+}
+
+/// nix 2.14+'s `use-xdg-base-directories`: the default profile is
+/// `$XDG_STATE_HOME/nix/profile`, not `~/.nix-profile`, and that is the
+/// one `profile upgrade` re-resolves.
+#[test]
+fn profile_upgrade_reads_the_profile_nix_s_settings_name() {
+    let upgrade = json!({
+        "args": [{"label": "elements"}],
+        "flags": {"all": {"arity": 0}, "override-flake": {"arity": 2}, "profile": {"arity": 1},
+            "use-xdg-base-directories": {"arity": 0}},
+    });
+    let mut env = env_with(&dump(
+        json!({"profile": multi(json!({"upgrade": upgrade}))}),
+        json!({"fetchers": {}}),
+    ));
+    let manifest = |url: &str| {
+        json!({"version": 3, "elements": {"says": {"originalUrl": url, "storePaths": []}}})
+            .to_string()
+    };
+    env.write("home/.nix-profile/manifest.json", &manifest("flake:bar"));
+    env.write(
+        "home/.local/state/nix/profile/manifest.json",
+        &manifest("flake:foo"),
+    );
+    let foo = env.p("flakes/foo");
+    let upgraded_foo = |env: &Env, args: &[&str]| {
+        let r = env.nixp(args);
+        assert_eq!(r.code, 0, "{r:#?}");
+        env.nix_argv()
+            .windows(3)
+            .any(|w| w[0] == "--override-flake" && w[2] == foo)
+    };
+    assert!(!upgraded_foo(&env, &["profile", "upgrade", "--all"]));
+    assert!(upgraded_foo(
+        &env,
+        &["profile", "upgrade", "--use-xdg-base-directories", "--all"]
+    ));
+    env.set_env("NIX_CONFIG", "use-xdg-base-directories = true");
+    assert!(upgraded_foo(&env, &["profile", "upgrade", "--all"]));
+}

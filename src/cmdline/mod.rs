@@ -84,6 +84,9 @@ fn names_a_flake(nix: &Nix, args: &[OsString]) -> bool {
             command.as_slice(),
             ["profile", "upgrade"] | ["registry", "pin" | "resolve"] | ["flake", "init" | "new"]
         )
-        || reading.search_path.iter().any(|p| p.contains("flake:"))
-        || std::env::var("NIX_PATH").is_ok_and(|p| p.contains("flake:"))
+        || reading
+            .search_path
+            .iter()
+            .chain(&crate::nix::settings::search_path())
+            .any(|p| p.contains("flake:"))
 }

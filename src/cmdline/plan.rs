@@ -45,22 +45,25 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
     // `profile upgrade` resolves what its elements were installed from;
     // `flake init`/`new` without `-t` resolve nix's `templates`.
     // A global registry set on the command line may chain to a private
-    // id; a search path may name one (`-I x=flake:foo`, `NIX_PATH`).
-    let resolves_by_itself = std::env::var("NIX_PATH").is_ok_and(|p| p.contains("flake:"))
-        || args.iter().any(|a| {
-            let a = a.to_string_lossy();
-            a == "upgrade"
-                || a == "init"
-                || a == "new"
-                || a == "--flake-registry"
-                || a == "flake-registry"
-                || a.contains("flake:")
-        });
+    // id; a search path may name one (`-I x=flake:foo`, `--nix-path`,
+    // `NIX_PATH`, the `nix-path` setting: read last, as it reads files).
+    let resolves_by_itself = args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a == "upgrade"
+            || a == "init"
+            || a == "new"
+            || a == "--flake-registry"
+            || a == "flake-registry"
+            || a.contains("flake:")
+    });
     if !resolves_by_itself
         && !args.iter().any(|a| stack.could_be_private(a))
         && !named_flakes(args)
             .iter()
             .any(|f| stack.uses_private_inputs(f))
+        && !crate::nix::settings::search_path()
+            .iter()
+            .any(|p| p.contains("flake:"))
     {
         return Ok(plan);
     }
@@ -252,7 +255,7 @@ fn rewrite(
         for top in tops {
             if !pairs.iter().any(|(w, _)| *w == Whose::Flake(top.clone())) {
                 let p = stack
-                    .input_overrides_of(&top, &relock)
+                    .input_overrides_of(&top, &relock, reading.reference_lock.as_deref())
                     .map_err(|e| e.to_string());
                 pairs.push((Whose::Flake(top), p));
             }
@@ -377,12 +380,8 @@ fn registry_errors(stack: &Stack, reading: &Reading, args: &[OsString]) -> Vec<S
 /// 2.10+ resolves them through its registries for `<x>`): the overrides of
 /// the private ones, each resolved by the stack.
 fn search_path_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
-    let nix_path = std::env::var("NIX_PATH").unwrap_or_default();
-    let entries = reading
-        .search_path
-        .iter()
-        .map(String::as_str)
-        .chain([nix_path.as_str()]);
+    let outside = crate::nix::settings::search_path();
+    let entries = reading.search_path.iter().chain(&outside);
     let mut pairs = vec![];
     for entry in entries {
         for id in flakes_in_search_path(entry) {
@@ -408,13 +407,14 @@ fn search_path_overrides(stack: &Stack, reading: &Reading) -> Vec<Overrides> {
 }
 
 /// The flake references (`flake:ID[/REF]`) in search path text: each runs
-/// from `flake:` to the next `:` or the end, as nix splits `NIX_PATH`.
+/// from `flake:` to the next `:` (as nix splits `NIX_PATH`), space (as it
+/// splits the `nix-path` setting) or the end.
 fn flakes_in_search_path(text: &str) -> Vec<String> {
     text.match_indices("flake:")
         .map(|(i, _)| {
             let rest = &text[i..];
             let end = rest["flake:".len()..]
-                .find(':')
+                .find(|c: char| c == ':' || c.is_whitespace())
                 .map_or(rest.len(), |e| e + "flake:".len());
             rest[..end].to_string()
         })
@@ -448,7 +448,8 @@ fn chained_overrides(stack: &Stack, resolutions: &[Resolution]) -> Vec<Overrides
 /// made anew, and whether one of them is in a layer's directory (whose
 /// lock nix must then not write).
 fn profile_overrides(stack: &Stack, reading: &Reading) -> (Vec<Overrides>, bool) {
-    let Some(profile) = crate::nix::profile::path(reading.profile.as_deref()) else {
+    let Some(profile) = crate::nix::profile::path(reading.profile.as_deref(), reading.xdg_dirs)
+    else {
         return (vec![], false);
     };
     let whose = || Whose::Profile(profile.clone());
@@ -492,7 +493,7 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> (Vec<Overrides>, bool)
                     if let Flake::Dir(d) = &flake {
                         in_a_layer |= stack.may_lock(d) && stack.in_a_layer(d);
                     }
-                    let p = stack.input_overrides_of(&flake, &|_| false);
+                    let p = stack.input_overrides_of(&flake, &|_| false, None);
                     pairs.push((whose(), p.map_err(|e| e.to_string())));
                 }
             }

@@ -92,11 +92,17 @@ pub struct Reading {
     pub system: Option<String>,
     /// The profile named with `--profile P`.
     pub profile: Option<String>,
+    /// nix's `use-xdg-base-directories` as the command line sets it.
+    pub xdg_dirs: Option<bool>,
     /// nix's global registry as `--flake-registry` or `--option
     /// flake-registry` sets it.
     pub flake_registry: Option<String>,
-    /// Search path entries given with `-I`/`--include`.
+    /// Search path entries given on the command line: `-I`/`--include`,
+    /// `--nix-path`, `--extra-nix-path` (and as `--option`).
     pub search_path: Vec<String>,
+    /// The lock file nix takes the top flake's inputs from instead of its
+    /// own (`--reference-lock-file`, nix 2.19+), made absolute.
+    pub reference_lock: Option<std::path::PathBuf>,
     /// Whether the command takes `--no-write-lock-file`.
     pub no_write_lock_file: bool,
     /// The inputs whose locks the command makes nix compute anew.
@@ -192,6 +198,8 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
     let mut system = None;
     let mut profile = None;
     let mut flake_registry = None;
+    let mut reference_lock = None;
+    let mut xdg_dirs = None;
     let mut search_path: Vec<String> = vec![];
     let mut relock: Vec<String> = vec![];
     let mut given_overrides: Vec<String> = vec![];
@@ -244,7 +252,18 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
                 ("system", [s]) => system = Some(s.clone()),
                 ("profile", [p]) => profile = Some(p.clone()),
                 ("flake-registry", [r]) => flake_registry = Some(r.clone()),
-                ("include", [p]) => search_path.push(p.clone()),
+                ("include" | "nix-path" | "extra-nix-path", [p]) => search_path.push(p.clone()),
+                ("option", [k, p]) if k == "nix-path" || k == "extra-nix-path" => {
+                    search_path.push(p.clone())
+                }
+                ("use-xdg-base-directories", []) => xdg_dirs = Some(true),
+                ("no-use-xdg-base-directories", []) => xdg_dirs = Some(false),
+                ("option", [k, v]) if k == "use-xdg-base-directories" => {
+                    xdg_dirs = Some(v == "true")
+                }
+                ("reference-lock-file", [p]) => {
+                    reference_lock = Some(std::path::absolute(p).unwrap_or_else(|_| p.into()))
+                }
                 ("option", [k, r]) if k == "flake-registry" => flake_registry = Some(r.clone()),
                 ("option", [k, s]) if k == "system" => system = Some(s.clone()),
                 ("refresh", []) => refresh = true,
@@ -339,8 +358,10 @@ pub fn read(root: &Command, args: &[OsString]) -> Reading {
         override_flake,
         system,
         profile,
+        xdg_dirs,
         flake_registry,
         search_path,
+        reference_lock,
         no_write_lock_file,
         relock,
         given_overrides,

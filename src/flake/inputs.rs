@@ -89,16 +89,23 @@ pub(crate) enum Via {
 /// Reads the flake in `dir`: its flake.nix and flake.lock. A missing file
 /// says nothing; one that cannot be read is reported.
 pub(crate) fn read(dir: &Path) -> Inputs {
+    read_with_lock(dir, &dir.join("flake.lock"))
+}
+
+/// The same with the lock file nix is given instead of the flake's own
+/// (`--reference-lock-file`, nix 2.19+).
+pub(crate) fn read_with_lock(dir: &Path, lock: &Path) -> Inputs {
     let mut out = Inputs::default();
-    let mut text = |name: &str| match std::fs::read_to_string(dir.join(name)) {
+    let mut text = |path: &Path| match std::fs::read_to_string(path) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
             out.unreadable.push(format!("{name} cannot be read: {e}"));
             None
         }
     };
-    let (nix, lock) = (text("flake.nix"), text("flake.lock"));
+    let (nix, lock) = (text(&dir.join("flake.nix")), text(lock));
     out.merge(read_texts(dir, nix.as_deref(), lock.as_deref()));
     out
 }

@@ -5,18 +5,22 @@
 
 use std::path::{Path, PathBuf};
 
-/// The profile `nix profile` uses: `--profile P`, else the user's default
-/// (`~/.nix-profile`, or `$XDG_STATE_HOME/nix/profile` with nix's
-/// `use-xdg-base-directories`).
-pub(crate) fn path(given: Option<&str>) -> Option<PathBuf> {
+/// The profile `nix profile` uses: `--profile P`, else the user's default,
+/// as nix's `getDefaultProfile` picks it: `$XDG_STATE_HOME/nix/profile`
+/// when nix's `use-xdg-base-directories` is on (`xdg`, from the command
+/// line, else nix's settings; nix 2.14+), else `~/.nix-profile`.
+pub(crate) fn path(given: Option<&str>, xdg: Option<bool>) -> Option<PathBuf> {
     if let Some(p) = given {
         return Some(std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p)));
     }
-    let home = crate::env::abs_var("HOME").map(|h| h.join(".nix-profile"));
-    let state = crate::env::xdg("XDG_STATE_HOME", ".local/state").map(|s| s.join("nix/profile"));
-    home.into_iter()
-        .chain(state)
-        .find(|p| p.join("manifest.json").exists())
+    let xdg = xdg.unwrap_or_else(|| {
+        crate::nix::settings::setting("use-xdg-base-directories").is_some_and(|v| v == "true")
+    });
+    if xdg {
+        crate::env::xdg("XDG_STATE_HOME", ".local/state").map(|s| s.join("nix/profile"))
+    } else {
+        crate::env::abs_var("HOME").map(|h| h.join(".nix-profile"))
+    }
 }
 
 /// The flake references the elements of `profile` were installed from.

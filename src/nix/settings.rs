@@ -79,6 +79,14 @@ fn apply(text: &str, dir: Option<&Path>, out: &mut BTreeMap<String, String>, dep
                 };
                 apply_file(&p, out, depth + 1);
             }
+            // `extra-NAME` adds to what is there.
+            [name, "=", value @ ..] if name.starts_with("extra-") => {
+                let v = out.entry(name.to_string()).or_default();
+                if !v.is_empty() {
+                    v.push(' ');
+                }
+                v.push_str(&value.join(" "));
+            }
             [name, "=", value @ ..] => {
                 out.insert(name.to_string(), value.join(" "));
             }
@@ -90,6 +98,20 @@ fn apply(text: &str, dir: Option<&Path>, out: &mut BTreeMap<String, String>, dep
 /// A nix setting as nix's own files set it.
 pub(crate) fn setting(name: &str) -> Option<String> {
     all().get(name).cloned()
+}
+
+/// nix's search path outside its command line, each piece as nix has it:
+/// `NIX_PATH` (`:`-separated), and the `nix-path` and `extra-nix-path`
+/// settings (space-separated). All of them count: which one nix takes
+/// depends on its version, and nixp only needs the `flake:` ids in any.
+pub(crate) fn search_path() -> Vec<String> {
+    std::env::var("NIX_PATH")
+        .ok()
+        .into_iter()
+        .chain(setting("nix-path"))
+        .chain(setting("extra-nix-path"))
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// nix's `tarball-ttl`, 3600 s by default.
@@ -115,6 +137,13 @@ mod tests {
             0,
         );
         assert_eq!(out["tarball-ttl"], "7");
+        apply(
+            "extra-nix-path = a=flake:foo\nextra-nix-path = b=flake:bar # c\n",
+            None,
+            &mut out,
+            0,
+        );
+        assert_eq!(out["extra-nix-path"], "a=flake:foo b=flake:bar");
         assert_eq!(out["flake-registry"], "/a b");
         // A file that includes itself ends.
         std::fs::write(d.path().join("loop.conf"), "include loop.conf\nx = 1\n").unwrap();

@@ -167,11 +167,15 @@ impl Stack {
             _ => false,
         };
         let overrides = match (&local, target) {
-            (Some(d), _) => self.input_overrides_of(&super::Flake::Dir(d.clone()), &|_| false)?,
+            (Some(d), _) => {
+                self.input_overrides_of(&super::Flake::Dir(d.clone()), &|_| false, None)?
+            }
             // Left for nix (a chain that ends in the fallback): where nix's
             // registries take it.
             (None, Target::Indirect(_)) => self.left_for_nix(reference)?,
-            (None, _) => self.input_overrides_of(&super::Flake::private(reference), &|_| false)?,
+            (None, _) => {
+                self.input_overrides_of(&super::Flake::private(reference), &|_| false, None)?
+            }
         };
         Ok(Candidate {
             reference: reference.to_string(),

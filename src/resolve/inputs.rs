@@ -177,17 +177,19 @@ impl Stack {
     /// reference keeps its ref/rev, so nix matches it exactly and carries
     /// nothing onto TARGET. References no layer answers for are left to nix.
     pub fn input_overrides(&self, flake_dir: &Path) -> Result<Vec<(String, String)>, Error> {
-        self.input_overrides_of(&Flake::Dir(flake_dir.to_path_buf()), &|_| false)
+        self.input_overrides_of(&Flake::Dir(flake_dir.to_path_buf()), &|_| false, None)
     }
 
     /// `input_overrides` of `top`, for a command that makes nix lock anew
     /// the inputs of `top` for which `relocked` holds (`--update-input
     /// NAME`, `nix flake update`): their locks are what the command
-    /// replaces.
+    /// replaces. `top_lock` is the lock nix takes `top`'s inputs from
+    /// instead of its own (`--reference-lock-file`).
     pub fn input_overrides_of(
         &self,
         top: &Flake,
         relocked: &dyn Fn(&str) -> bool,
+        top_lock: Option<&Path>,
     ) -> Result<Vec<(String, String)>, Error> {
         let mut out: Vec<(String, String)> = vec![];
         let mut seen: Vec<(PathBuf, bool)> = vec![];
@@ -204,7 +206,12 @@ impl Stack {
             {
                 continue;
             }
-            let inputs = self.flake_inputs(&dir);
+            let inputs = match top_lock {
+                Some(lock) if seen.is_empty() => {
+                    Rc::new(crate::flake::inputs::read_with_lock(&dir, lock))
+                }
+                _ => self.flake_inputs(&dir),
+            };
             if let Some(what) = inputs.unreadable.first() {
                 return Err(Error::UnreadableInputs {
                     flake: dir,

@@ -77,7 +77,7 @@ impl Stack {
                     Some(d) => super::Flake::Dir(d.clone()),
                     None => super::Flake::private(&url),
                 };
-                let overrides = self.input_overrides_of(&flake, &|_| false)?;
+                let overrides = self.input_overrides_of(&flake, &|_| false, None)?;
                 Ok((url, dir, overrides))
             });
             match member {
