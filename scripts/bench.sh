@@ -13,6 +13,8 @@
 #                              # registry layers, beside nix reading the same file
 #   scripts/bench.sh choice    # issue 16: the output-aware choice between two heavy
 #                              # holders, cold and warm, beside plain nix eval
+#   scripts/bench.sh members   # issue 16: one member of a 5,000-member layer, cold,
+#                              # warm and after another changed; flake show of it
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -297,6 +299,53 @@ PY
   unset NIX_CONFIG
 }
 
+bench_members() {
+  command -v nix > /dev/null || { echo "the members benchmark needs the real nix" >&2; exit 1; }
+  offline_nix
+  local n=${MEMBERS:-5000}
+  echo "== making a dir layer of $n members"
+  python3 -c '
+import os, sys
+for i in range(int(sys.argv[2])):
+    d = os.path.join(sys.argv[1], f"m{i:05d}")
+    os.makedirs(d)
+    with open(os.path.join(d, "flake.nix"), "w") as f:
+        f.write("{ outputs = { self }: { packages.x86_64-linux.default = derivation { name = \"m%05d\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [ \"-c\" \"echo > $out\" ]; }; }; }\n" % i)
+' "$work/members" "$n"
+  export NIXP_LAYERS="PKGS=$work/members"
+  local member=$work/members/m00007 other=$work/members/m00042
+  "$NIXP" eval PKGS#m00100.name > /dev/null   # fills the schema cache
+  echo "== one member: cold (its flake made), beside nix eval of the member's own flake"
+  hyperfine -N --warmup 1 --min-runs "${RUNS:-10}" --style basic --export-json "$work/members-cold.json" \
+    --prepare "rm -rf $XDG_CACHE_HOME/nixp/layer-members" \
+    "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name" > /dev/null 2>&1
+  python3 - "$work/members-cold.json" <<'PY'
+import json, sys
+nix, nixp = json.load(open(sys.argv[1]))["results"]
+print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
+print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} (cold)  ({nixp['median'] / nix['median']:.2f}x nix)")
+PY
+  echo "== one member, warm"
+  RUNS=${RUNS:-10} side members-warm "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
+  echo "== one member, after another member changed"
+  hyperfine -N --warmup 1 --min-runs "${RUNS:-10}" --style basic --export-json "$work/members-touched.json" \
+    --prepare "touch $other/flake.nix" \
+    "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name" > /dev/null 2>&1
+  python3 - "$work/members-touched.json" <<'PY'
+import json, sys
+nix, nixp = json.load(open(sys.argv[1]))["results"]
+print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
+print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} (another member touched)  ({nixp['median'] / nix['median']:.2f}x nix)")
+PY
+  local start=$(date +%s%N)
+  "$NIXP" flake show PKGS > /dev/null 2>&1
+  echo "== nixp flake show PKGS, the whole layer made: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  start=$(date +%s%N)
+  "$NIXP" flake show PKGS > /dev/null 2>&1
+  echo "== nixp flake show PKGS, warm: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  unset NIXP_LAYERS NIX_CONFIG
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
@@ -306,6 +355,7 @@ case "${1:-all}" in
   outputs) bench_outputs ;;
   registry) bench_registry ;;
   choice) bench_choice ;;
-  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry; bench_choice ;;
-  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry|choice]" >&2; exit 2 ;;
+  members) bench_members ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry; bench_choice; bench_members ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry|choice|members]" >&2; exit 2 ;;
 esac

@@ -171,3 +171,59 @@ fn a_six_member_layer_is_complete_on_a_fresh_store() {
         .collect();
     assert_eq!(got, names, "{out:#?}");
 }
+
+/// A reference into one member (`PKGS#multi.tool1`) is answered by a flake
+/// of that member alone, in the same layout: the layer's other members are
+/// neither fetched nor checked, a broken one does not matter, and a change
+/// to one leaves the others' flakes as they were.
+#[test]
+fn a_reference_into_one_member_reads_that_member_alone() {
+    let Some(env) = setup() else { return };
+    env.write(
+        "flakes/broken/flake.nix",
+        "{ outputs = { self }: { packages.x86_64-linux.x = throw \"boom\"; }; ",
+    );
+    let cache = env.path("home/.cache/nixp");
+    let eval = |attr: &str| {
+        let r = env.nixp(&["eval", "--raw", &format!("PKGS#{attr}")]);
+        assert!(!r.stderr.contains("broken"), "{r:#?}");
+        r.ok().to_string()
+    };
+    assert_eq!(eval("multi.tool1.name"), "tool1");
+    assert_eq!(eval("\"multi.tool2\".name"), "tool2");
+    assert_eq!(eval("multi.name"), "multi");
+    assert_eq!(eval("solo.MAIN_PKG.name"), "solo-main");
+    assert!(
+        !cache.join("layers/PKGS").exists(),
+        "the whole layer was made"
+    );
+    let multi = cache.join("layer-members/PKGS/multi");
+    let flake_nix = std::fs::read_to_string(multi.join("flake.nix")).unwrap();
+    assert!(!flake_nix.contains("plain"), "{flake_nix}");
+    let made = |dir: &std::path::Path| {
+        std::fs::metadata(dir.join("flake.lock"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before = made(&multi);
+    // Another member changes: multi's flake is kept; plain's follows.
+    env.real_flake("flakes/plain", &[("default", "plain", "plain-two")]);
+    assert_eq!(eval("multi.tool1.name"), "tool1");
+    assert_eq!(made(&multi), before);
+    assert_eq!(env.nixp(&["run", "PKGS#plain"]).ok(), "plain-two\n");
+    // A member's own error is nix's, for that member (its flake.nix lacks
+    // its last brace).
+    let r = env.nixp(&["eval", "PKGS#broken.x"]);
+    assert!(r.fails_with(1).contains("syntax error"), "{r:#?}");
+    // What is not one member's is the whole layer's.
+    let names = env.nixp(&[
+        "eval",
+        "--json",
+        "PKGS#packages.x86_64-linux",
+        "--apply",
+        "builtins.attrNames",
+    ]);
+    assert!(names.ok().contains("\"multi.tool1\""), "{names:#?}");
+    assert!(cache.join("layers/PKGS").exists());
+}

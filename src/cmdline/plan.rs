@@ -458,11 +458,8 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> (Vec<Overrides>, bool)
     for url in crate::nix::profile::original_urls(&profile) {
         // An element installed from a layer's flake: nix reads the flake's
         // directory again, which must be the layer's current flake.
-        if let Some(layer) = layer_flake_of(stack, &url) {
-            if let Err(e) = stack
-                .resolve(&layer, Position::FlakeUrl, Depth::FirstHolder)
-                .result
-            {
+        if let Some((layer, member)) = layer_flake_of(stack, &url) {
+            if let Err(e) = stack.remake_layer_flake(&layer, member.as_deref()) {
                 pairs.push((
                     whose(),
                     Err(format!(
@@ -502,15 +499,13 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> (Vec<Overrides>, bool)
     (pairs, in_a_layer)
 }
 
-/// The layer whose generated flake `url` (`path:CACHE/layers/NAME...`)
-/// names, if it names one of this stack's.
-fn layer_flake_of(stack: &Stack, url: &str) -> Option<String> {
+/// The layer (and member) whose generated flake `url`
+/// (`path:CACHE/layers/NAME...`) names, if it names one of this stack's.
+fn layer_flake_of(stack: &Stack, url: &str) -> Option<(String, Option<String>)> {
     let path = url.strip_prefix("path:")?.split(['?', '#']).next()?;
-    let rest = std::path::Path::new(path)
-        .strip_prefix(stack.cache()?.join("layers"))
-        .ok()?;
-    let name = rest.components().next()?.as_os_str().to_str()?;
-    stack.layer_index(name).map(|_| name.to_string())
+    let (layer, member) =
+        crate::layer::flake::owner_of(stack.cache()?, std::path::Path::new(path))?;
+    stack.layer_index(&layer).map(|_| (layer, member))
 }
 
 /// Whether nix reads the flake in `.` when no reference is given: commands

@@ -99,16 +99,41 @@ fn lock_hash(dir: &Path) -> String {
     crate::hash::hex([&*String::from_utf8_lossy(&text)])
 }
 
-/// The directory of the generated flake of `layer` with `members`, under
-/// nixp's cache directory `cache`, generated (with `nix`, members checked
-/// with `provides`) when the members changed, or when a member left out
-/// last time now evaluates.
+/// Where the flake of the whole layer `layer` is kept in nixp's cache
+/// directory `cache`.
+pub fn layer_dir(cache: &Path, layer: &str) -> PathBuf {
+    cache.join("layers").join(layer)
+}
+
+/// Where the flake of one member of `layer` is kept: the same layout with
+/// that member alone, for references into it (`PKGS#blender.cycles`), so
+/// that using one member of a big layer costs what that member costs.
+pub fn member_dir(cache: &Path, layer: &str, member: &str) -> PathBuf {
+    cache.join("layer-members").join(layer).join(member)
+}
+
+/// The layer (and member) whose generated flake is the directory `dir`.
+pub fn owner_of(cache: &Path, dir: &Path) -> Option<(String, Option<String>)> {
+    let name = |c: std::path::Component| c.as_os_str().to_str().map(str::to_string);
+    if let Ok(rest) = dir.strip_prefix(cache.join("layers")) {
+        return Some((name(rest.components().next()?)?, None));
+    }
+    let rest = dir.strip_prefix(cache.join("layer-members")).ok()?;
+    let mut c = rest.components();
+    Some((name(c.next()?)?, Some(name(c.next()?)?)))
+}
+
+/// The directory `dir` of the generated flake of `layer` with `members`,
+/// generated (with `nix`, members checked with `provides`) when the
+/// members changed, or when a member left out last time now evaluates.
+/// Without `provides`, members are not checked: the flake of one member
+/// alone is only used for that member, whose own error nix then gives.
 pub fn ensure(
     layer: &str,
     members: Vec<Member>,
-    cache: &Path,
+    dir: &Path,
     nix: &Nix,
-    provides: &dyn Provides,
+    provides: Option<&dyn Provides>,
 ) -> Result<PathBuf, String> {
     let members: Vec<Member> = members
         .into_iter()
@@ -124,8 +149,7 @@ pub fn ensure(
         })
         .collect();
     let fp = fingerprint(&members);
-    let root = cache.join("layers");
-    let dir = root.join(layer);
+    let root = dir.parent().unwrap_or(dir);
     let state: Option<State> = std::fs::read(dir.join(STATE))
         .ok()
         .and_then(|t| serde_json::from_slice(&t).ok());
@@ -133,14 +157,14 @@ pub fn ensure(
         Some(s)
             if s.fingerprint == fp
                 && dir.join("flake.nix").exists()
-                && s.lock == lock_hash(&dir) =>
+                && s.lock == lock_hash(dir) =>
         {
             s
         }
-        _ => return generate(layer, &members, &root, &dir, fp, nix, provides),
+        _ => return generate(layer, &members, root, dir, fp, nix, provides),
     };
     if known.left_out.is_empty() {
-        return Ok(dir);
+        return Ok(dir.to_path_buf());
     }
     // Left out last time: tried again, and named again while they fail.
     let retried: Vec<&Member> = members
@@ -149,14 +173,14 @@ pub fn ensure(
         .collect();
     let checks = check(&retried, provides);
     if checks.iter().any(Result::is_ok) {
-        return generate(layer, &members, &root, &dir, fp, nix, provides);
+        return generate(layer, &members, root, dir, fp, nix, provides);
     }
     for (m, e) in retried.iter().zip(checks) {
         if let Err(e) = e {
             left_out_warning(layer, &m.id, &e);
         }
     }
-    Ok(dir)
+    Ok(dir.to_path_buf())
 }
 
 fn left_out_warning(layer: &str, id: &str, e: &str) {
@@ -168,7 +192,10 @@ fn left_out_warning(layer: &str, id: &str, e: &str) {
 /// Whether nix can evaluate each member, for the current system: what it
 /// offers there, as nix's own search sees it, with its private inputs
 /// overridden and its flake.lock never written.
-fn check(members: &[&Member], provides: &dyn Provides) -> Vec<Result<(), String>> {
+fn check(members: &[&Member], provides: Option<&dyn Provides>) -> Vec<Result<(), String>> {
+    let Some(provides) = provides else {
+        return members.iter().map(|_| Ok(())).collect();
+    };
     let candidates: Vec<Option<Candidate>> = members
         .iter()
         .map(|m| {
@@ -257,7 +284,7 @@ fn generate(
     dir: &Path,
     fingerprint: String,
     nix: &Nix,
-    provides: &dyn Provides,
+    provides: Option<&dyn Provides>,
 ) -> Result<PathBuf, String> {
     let all: Vec<&Member> = members.iter().collect();
     let checks = check(&all, provides);

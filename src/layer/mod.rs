@@ -161,6 +161,10 @@ impl Listing {
         self.ends.is_empty()
     }
 
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids().any(|i| i == id)
+    }
+
     /// The ids, in the order they were pushed.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());

@@ -253,7 +253,10 @@ impl Stack {
             // no branches, revisions or subdirectories.
             Kind::Indirect(ind) if let Some(i) = self.layer_index(&ind.id) => {
                 match ind.reference.is_none() && ind.rev.is_none() && ind.dir.is_none() {
-                    true => self.whole_layer(i, &mut trace).map(Some),
+                    true => {
+                        let member = want.as_ref().and_then(|w| whole::member_named(&w.fragment));
+                        self.whole_layer(i, member.as_deref(), &mut trace).map(Some)
+                    }
                     false => Err(Error::LayerFlakeRef {
                         layer: ind.id.clone(),
                         reference: word.to_string(),

@@ -10,8 +10,15 @@ use crate::layer::target::Target;
 use std::path::Path;
 
 impl Stack {
-    /// The generated flake of layer `i`, as a concrete reference.
-    pub(super) fn whole_layer(&self, i: usize, trace: &mut Vec<Step>) -> Result<Reached, Error> {
+    /// The generated flake of layer `i`, as a concrete reference: of the
+    /// whole layer, or with `member` alone when it is one of the layer's
+    /// (a reference into one member needs that member only).
+    pub(super) fn whole_layer(
+        &self,
+        i: usize,
+        member: Option<&str>,
+        trace: &mut Vec<Step>,
+    ) -> Result<Reached, Error> {
         let layer = &self.layers[i];
         let cache = self.cache.as_deref().ok_or_else(|| {
             Error::LayerFlake(
@@ -24,20 +31,42 @@ impl Stack {
                 layer.name
             )));
         }
+        let listing = layer
+            .source
+            .list()
+            .map_err(|u| Error::LayerFlake(u.message))?;
+        let member = member.filter(|m| listing.contains(m));
         self.state.generating.borrow_mut().push(i);
-        let members = self.members(i);
+        let members: Vec<Member> = match member {
+            Some(m) => self.member(i, m).into_iter().collect(),
+            None => listing.ids().filter_map(|id| self.member(i, id)).collect(),
+        };
         self.state.generating.borrow_mut().retain(|&g| g != i);
-        let members = members?;
         let nix = self.nix.get().map_err(Error::LayerFlake)?;
-        let provides = self.prober()?;
-        let dir = crate::layer::flake::ensure(&layer.name, members, cache, nix, &*provides)
-            .map_err(Error::LayerFlake)?;
+        let (dir, detail) = match member {
+            Some(m) => (
+                crate::layer::flake::member_dir(cache, &layer.name, m),
+                format!("member '{m}' of the layer as a flake of its own"),
+            ),
+            None => (
+                crate::layer::flake::layer_dir(cache, &layer.name),
+                "the whole layer as one flake".to_string(),
+            ),
+        };
+        let dir = match member {
+            Some(_) => crate::layer::flake::ensure(&layer.name, members, &dir, nix, None),
+            None => {
+                let prober = self.prober()?;
+                crate::layer::flake::ensure(&layer.name, members, &dir, nix, Some(&*prober))
+            }
+        }
+        .map_err(Error::LayerFlake)?;
         trace.push(Step {
             reference: layer.name.clone(),
             layer: layer.name.clone(),
             kind: layer.source.kind(),
             verdict: Verdict::Won,
-            detail: format!("the whole layer as one flake: {}", dir.display()),
+            detail: format!("{detail}: {}", dir.display()),
         });
         Ok(Reached {
             base: format!("path:{}", dir.display()),
@@ -48,51 +77,102 @@ impl Stack {
         })
     }
 
-    /// The members of layer `i`: each id it lists, the reference nix
-    /// fetches it by, and the overrides of its private inputs (nix reads,
-    /// shows and locks every member with them). A member that cannot be
-    /// resolved, or whose inputs cannot be kept private, is left out, named.
-    fn members(&self, i: usize) -> Result<Vec<Member>, Error> {
-        let layer = &self.layers[i];
-        let listing = layer
-            .source
-            .list()
-            .map_err(|u| Error::LayerFlake(u.message))?;
-        let mut members = vec![];
-        for id in listing.ids() {
-            let member = if layer.source.kind() == LayerKind::Dir {
-                // A dir layer listed the flake: no lookup is needed.
-                let dir = crate::layer::member_dir(Path::new(&layer.source.location()), id);
-                crate::layer::target::path_url(&dir)
-                    .map(|url| (url, Some(dir)))
-                    .map_err(Error::Target)
-            } else {
-                let qualified = format!("{}.{id}", layer.name);
-                self.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder)
-                    .result
-                    .map(|r| (r.output, None))
-            };
-            let member = member.and_then(|(url, dir)| {
-                let flake = match &dir {
-                    Some(d) => super::Flake::Dir(d.clone()),
-                    None => super::Flake::private(&url),
-                };
-                let overrides = self.input_overrides_of(&flake, &|_| false, None)?;
-                Ok((url, dir, overrides))
-            });
-            match member {
-                Ok((url, dir, overrides)) => members.push(Member {
-                    id: id.to_string(),
-                    url,
-                    dir,
-                    overrides,
-                }),
-                Err(e) => crate::message::warning(format_args!(
-                    "layer '{}': member '{id}' left out of the layer's flake: {e}",
-                    layer.name
-                )),
+    /// The generated flake in `dir` (`owner_of` it: a layer, or one of its
+    /// members), made anew if the layer changed since: for `nix profile
+    /// upgrade` of an element installed from it, which nix reads again.
+    pub fn remake_layer_flake(&self, layer: &str, member: Option<&str>) -> Result<(), Error> {
+        let i = self
+            .layer_index(layer)
+            .ok_or_else(|| Error::LayerFlake(format!("there is no layer '{layer}' now")))?;
+        if let Some(m) = member {
+            let listing = self.layers[i]
+                .source
+                .list()
+                .map_err(|u| Error::LayerFlake(u.message))?;
+            if !listing.contains(m) {
+                return Err(Error::LayerFlake(format!(
+                    "layer '{layer}' holds no member '{m}' now"
+                )));
             }
         }
-        Ok(members)
+        self.whole_layer(i, member, &mut vec![]).map(|_| ())
+    }
+
+    /// The member `id` of layer `i`: the reference nix fetches it by, and
+    /// the overrides of its private inputs (nix reads, shows and locks
+    /// every member with them). A member that cannot be resolved, or whose
+    /// inputs cannot be kept private, is left out (`None`), named.
+    fn member(&self, i: usize, id: &str) -> Option<Member> {
+        let layer = &self.layers[i];
+        let member = if layer.source.kind() == LayerKind::Dir {
+            // A dir layer listed the flake: no lookup is needed.
+            let dir = crate::layer::member_dir(Path::new(&layer.source.location()), id);
+            crate::layer::target::path_url(&dir)
+                .map(|url| (url, Some(dir)))
+                .map_err(Error::Target)
+        } else {
+            let qualified = format!("{}.{id}", layer.name);
+            self.resolve(&qualified, Position::FlakeUrl, Depth::FirstHolder)
+                .result
+                .map(|r| (r.output, None))
+        };
+        let member = member.and_then(|(url, dir)| {
+            let flake = match &dir {
+                Some(d) => super::Flake::Dir(d.clone()),
+                None => super::Flake::private(&url),
+            };
+            let overrides = self.input_overrides_of(&flake, &|_| false, None)?;
+            Ok((url, dir, overrides))
+        });
+        match member {
+            Ok((url, dir, overrides)) => Some(Member {
+                id: id.to_string(),
+                url,
+                dir,
+                overrides,
+            }),
+            Err(e) => {
+                crate::message::warning(format_args!(
+                    "layer '{}': member '{id}' left out of the layer's flake: {e}",
+                    layer.name
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// The member a fragment of a layer's flake starts with: `blender` for
+/// `blender`, `blender.cycles` and `"blender.cycles"`. nix's search finds
+/// the same attribute in the flake of that member alone as in the whole
+/// layer's (its outputs are the member's, under the member's name). None
+/// for no fragment, or one from the flake's top (`.packages...`).
+pub(super) fn member_named(fragment: &str) -> Option<String> {
+    let first = match fragment.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None if fragment.starts_with('.') => return None,
+        None => fragment.split('.').next()?,
+    };
+    let member = first.split('.').next()?;
+    crate::flake::reference::is_flake_id(member).then(|| member.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::member_named;
+
+    #[test]
+    fn the_member_a_fragment_starts_with() {
+        for (fragment, member) in [
+            ("blender", Some("blender")),
+            ("blender.cycles", Some("blender")),
+            ("\"blender.cycles\"", Some("blender")),
+            ("\"blender.cycles\".meta", Some("blender")),
+            ("", None),
+            (".packages.x86_64-linux.blender", None),
+            ("9lives", None),
+        ] {
+            assert_eq!(member_named(fragment).as_deref(), member, "{fragment}");
+        }
     }
 }
