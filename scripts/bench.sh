@@ -60,6 +60,21 @@ print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']}  ({nixp['media
 PY
 }
 
+# prepared NAME PREPARE LABEL NIX-COMMAND NIXP-COMMAND: as `side`, with
+# PREPARE run before each timing (a cache removed, a file touched); LABEL
+# says what state nixp ran in.
+prepared() {
+  local name=$1 prepare=$2 label=$3; shift 3
+  hyperfine -N --warmup 1 --min-runs "${RUNS:-5}" --style basic --export-json "$work/$name.json" \
+    --prepare "$prepare" "$@" > /dev/null 2>&1
+  python3 - "$work/$name.json" "$label" <<'PY'
+import json, sys
+nix, nixp = json.load(open(sys.argv[1]))["results"]
+print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
+print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} ({sys.argv[2]})  ({nixp['median'] / nix['median']:.2f}x nix)")
+PY
+}
+
 bench_resolve() {
   local layers=${LAYERS:-20} flakes=${FLAKES:-10000}
   echo "== making $layers dir layers of $flakes flakes each"
@@ -283,15 +298,8 @@ bench_choice() {
     done
     local winner=$work/heavy/$provides/slow
     [ "$provides" = a ] && echo "== cold choice, the first holder provides x" || echo "== cold choice, only the second holder provides x"
-    hyperfine -N --warmup 1 --min-runs "${RUNS:-5}" --style basic --export-json "$work/choice-$provides.json" \
-      --prepare "rm -rf $XDG_CACHE_HOME/nixp/outputs" \
-      "nix eval path:$winner#x.name" "$NIXP eval slow#x.name" > /dev/null 2>&1
-    python3 - "$work/choice-$provides.json" <<'PY'
-import json, sys
-nix, nixp = json.load(open(sys.argv[1]))["results"]
-print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
-print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} (cold)  ({nixp['median'] / nix['median']:.2f}x nix)")
-PY
+    prepared "choice-$provides" "rm -rf $XDG_CACHE_HOME/nixp/outputs" cold \
+      "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
     echo "== warm (answers cached)"
     side "choice-warm-$provides" "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
   done
@@ -314,29 +322,15 @@ for i in range(int(sys.argv[2])):
 ' "$work/members" "$n"
   export NIXP_LAYERS="PKGS=$work/members"
   local member=$work/members/m00007 other=$work/members/m00042
-  "$NIXP" eval PKGS#m00100.name > /dev/null   # fills the schema cache
+  "$NIXP" eval PKGS#m00001.name > /dev/null   # fills the schema cache (MEMBERS >= 50)
   echo "== one member: cold (its flake made), beside nix eval of the member's own flake"
-  hyperfine -N --warmup 1 --min-runs "${RUNS:-10}" --style basic --export-json "$work/members-cold.json" \
-    --prepare "rm -rf $XDG_CACHE_HOME/nixp/layer-members" \
-    "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name" > /dev/null 2>&1
-  python3 - "$work/members-cold.json" <<'PY'
-import json, sys
-nix, nixp = json.load(open(sys.argv[1]))["results"]
-print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
-print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} (cold)  ({nixp['median'] / nix['median']:.2f}x nix)")
-PY
+  RUNS=${RUNS:-10} prepared members-cold "rm -rf $XDG_CACHE_HOME/nixp/layer-members" cold \
+    "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
   echo "== one member, warm"
   RUNS=${RUNS:-10} side members-warm "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
   echo "== one member, after another member changed"
-  hyperfine -N --warmup 1 --min-runs "${RUNS:-10}" --style basic --export-json "$work/members-touched.json" \
-    --prepare "touch $other/flake.nix" \
-    "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name" > /dev/null 2>&1
-  python3 - "$work/members-touched.json" <<'PY'
-import json, sys
-nix, nixp = json.load(open(sys.argv[1]))["results"]
-print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
-print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} (another member touched)  ({nixp['median'] / nix['median']:.2f}x nix)")
-PY
+  RUNS=${RUNS:-10} prepared members-touched "touch $other/flake.nix" "another member touched" \
+    "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
   local start=$(date +%s%N)
   "$NIXP" flake show PKGS > /dev/null 2>&1
   echo "== nixp flake show PKGS, the whole layer made: $(( ($(date +%s%N) - start) / 1000000 )) ms"
