@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn colour_codes_on_a_terminal_are_dropped() {
-        // Lix and nix ≥ 2.20 on a terminal: `error:` in bold red.
+        // Lix and nix ≥ 2.13 on a terminal: `error:` in bold red.
         let s = "\u{1b}[31;1merror:\u{1b}[0m\n       \u{1b}[34;1m… while calling the '\u{1b}[35;1mthrow\u{1b}[0m' builtin\u{1b}[0m\n\n       \u{1b}[31;1merror:\u{1b}[0m boom\n";
         assert_eq!(cause(s.as_bytes()), "boom");
     }
