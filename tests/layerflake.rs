@@ -227,3 +227,71 @@ fn a_reference_into_one_member_reads_that_member_alone() {
     assert!(names.ok().contains("\"multi.tool1\""), "{names:#?}");
     assert!(cache.join("layers/PKGS").exists());
 }
+
+/// A member named like one of the layer flake's outputs leaves references
+/// from the flake's top to the whole layer; a member removed from the
+/// layer fails only the profile elements installed from it.
+#[test]
+fn a_member_named_like_an_output_and_a_member_removed() {
+    let Some(env) = setup() else { return };
+    env.real_flake("flakes/packages", &[("default", "pk", "pk")]);
+    let eval = |attr: &str| {
+        env.nixp(&["eval", "--raw", &format!("PKGS#{attr}")])
+            .ok()
+            .to_string()
+    };
+    assert_eq!(eval("packages.x86_64-linux.multi.name"), "multi");
+    assert_eq!(eval("packages.name"), "pk");
+    let profile = env.p("profile");
+    for installable in ["PKGS#plain", "PKGS#multi.tool1"] {
+        env.nixp(&["profile", "install", "--profile", &profile, installable])
+            .ok();
+    }
+    std::fs::remove_dir_all(env.path("flakes/plain")).unwrap();
+    env.real_flake_with(
+        "flakes/multi",
+        &[
+            ("default", "multi", "multi-default"),
+            ("tool1", "tool1", "tool-one-v2"),
+        ],
+        "",
+    );
+    let only_tool1: Vec<&str> = if nix_version() >= (2, 20) {
+        vec!["--regex", ".*tool1.*"]
+    } else {
+        vec![".*tool1.*"]
+    };
+    let r = env.nixp(
+        &[
+            &["profile", "upgrade", "--profile", &profile][..],
+            &only_tool1,
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    let said = run(&mut std::process::Command::new(
+        env.path("profile/bin/tool1"),
+    ));
+    assert_eq!(said.stdout, "tool-one-v2\n");
+}
+
+/// Members a layer gives by reference (a registry layer's), which nix
+/// pins when it locks them, are read through the whole layer's flake: one
+/// pin for every reference into the member.
+#[test]
+fn a_registry_layer_s_members_keep_one_pin() {
+    let Some(env) = real_nix_env() else { return };
+    env.real_flake("elsewhere/gm", &[("default", "gm", "gm")]);
+    env.write(
+        "team.json",
+        &json!({"version": 2, "flakes": [{"from": {"type": "indirect", "id": "gm"},
+            "to": {"type": "path", "path": env.p("elsewhere/gm")}}]})
+        .to_string(),
+    );
+    env.config(json!({"layers": [{"name": "team", "registry": env.p("team.json")}]}));
+    let r = env.nixp(&["eval", "--raw", "team#gm.name"]);
+    assert_eq!(r.ok(), "gm");
+    let cache = env.path("home/.cache/nixp");
+    assert!(cache.join("layers/team").exists());
+    assert!(!cache.join("layer-members/team").exists());
+}

@@ -35,7 +35,12 @@ impl Stack {
             .source
             .list()
             .map_err(|u| Error::LayerFlake(u.message))?;
-        let member = member.filter(|m| listing.contains(m));
+        // A member of a dir layer: one fetched from elsewhere is pinned when
+        // its flake is locked, so it is read through the whole layer's
+        // flake, one pin for every reference into it.
+        let member = member
+            .filter(|_| layer.source.kind() == LayerKind::Dir)
+            .filter(|m| listing.contains(m));
         self.state.generating.borrow_mut().push(i);
         let members: Vec<Member> = match member {
             Some(m) => self.member(i, m).into_iter().collect(),
@@ -77,9 +82,10 @@ impl Stack {
         })
     }
 
-    /// The generated flake in `dir` (`owner_of` it: a layer, or one of its
-    /// members), made anew if the layer changed since: for `nix profile
-    /// upgrade` of an element installed from it, which nix reads again.
+    /// The generated flake of `layer` (or of its `member` alone), made anew
+    /// if the layer changed since: for `nix profile upgrade` of an element
+    /// installed from it, which nix reads again. A member's flake whose
+    /// member has left the layer is removed.
     pub fn remake_layer_flake(&self, layer: &str, member: Option<&str>) -> Result<(), Error> {
         let i = self
             .layer_index(layer)
@@ -90,9 +96,13 @@ impl Stack {
                 .list()
                 .map_err(|u| Error::LayerFlake(u.message))?;
             if !listing.contains(m) {
-                return Err(Error::LayerFlake(format!(
-                    "layer '{layer}' holds no member '{m}' now"
-                )));
+                // Gone from the layer: so is its flake, and nix says so
+                // for the elements installed from it, not for the others.
+                if let Some(cache) = self.cache.as_deref() {
+                    let _ =
+                        std::fs::remove_dir_all(crate::layer::flake::member_dir(cache, layer, m));
+                }
+                return Ok(());
             }
         }
         self.whole_layer(i, member, &mut vec![]).map(|_| ())
@@ -142,11 +152,17 @@ impl Stack {
     }
 }
 
+/// The outputs of a layer's flake: nix's search also tries a fragment
+/// from the flake's top, so a member named like one of them
+/// (`PKGS#packages.x86_64-linux.foo`) needs the whole layer.
+const OUTPUTS: [&str; 4] = ["packages", "legacyPackages", "apps", "devShells"];
+
 /// The member a fragment of a layer's flake starts with: `blender` for
 /// `blender`, `blender.cycles` and `"blender.cycles"`. nix's search finds
 /// the same attribute in the flake of that member alone as in the whole
 /// layer's (its outputs are the member's, under the member's name). None
-/// for no fragment, or one from the flake's top (`.packages...`).
+/// for no fragment, one from the flake's top (`.packages...`), or one
+/// whose first name is also an output's.
 pub(super) fn member_named(fragment: &str) -> Option<String> {
     let first = match fragment.strip_prefix('"') {
         Some(quoted) => quoted.split('"').next()?,
@@ -154,7 +170,8 @@ pub(super) fn member_named(fragment: &str) -> Option<String> {
         None => fragment.split('.').next()?,
     };
     let member = first.split('.').next()?;
-    crate::flake::reference::is_flake_id(member).then(|| member.to_string())
+    (crate::flake::reference::is_flake_id(member) && !OUTPUTS.contains(&member))
+        .then(|| member.to_string())
 }
 
 #[cfg(test)]
@@ -170,6 +187,8 @@ mod tests {
             ("\"blender.cycles\".meta", Some("blender")),
             ("", None),
             (".packages.x86_64-linux.blender", None),
+            ("packages.x86_64-linux.blender", None),
+            ("legacyPackages", None),
             ("9lives", None),
         ] {
             assert_eq!(member_named(fragment).as_deref(), member, "{fragment}");
