@@ -48,30 +48,21 @@ PY
 }
 
 # side NAME NIX-COMMAND NIXP-COMMAND: both with hyperfine, then their
-# medians side by side and nixp's as a multiple of nix's.
+# medians side by side and nixp's as a multiple of nix's. PREPARE, when
+# set, runs before each timing (a cache removed, a file touched), and
+# LABEL says what state nixp ran in.
 side() {
   local name=$1; shift
-  hyperfine -N --warmup "${WARMUP:-1}" --min-runs "${RUNS:-5}" --style basic --export-json "$work/$name.json" "$@" > /dev/null 2>&1
-  python3 - "$work/$name.json" <<'PY'
+  local prepare=()
+  [ -n "${PREPARE:-}" ] && prepare=(--prepare "$PREPARE")
+  hyperfine -N --warmup "${WARMUP:-1}" --min-runs "${RUNS:-5}" --style basic --export-json "$work/$name.json" \
+    "${prepare[@]}" "$@" > /dev/null 2>&1
+  python3 - "$work/$name.json" "${LABEL:-}" <<'PY'
 import json, sys
 nix, nixp = json.load(open(sys.argv[1]))["results"]
+label = f" ({sys.argv[2]})" if sys.argv[2] else ""
 print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
-print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']}  ({nixp['median'] / nix['median']:.2f}x nix)")
-PY
-}
-
-# prepared NAME PREPARE LABEL NIX-COMMAND NIXP-COMMAND: as `side`, with
-# PREPARE run before each timing (a cache removed, a file touched); LABEL
-# says what state nixp ran in.
-prepared() {
-  local name=$1 prepare=$2 label=$3; shift 3
-  hyperfine -N --warmup 1 --min-runs "${RUNS:-5}" --style basic --export-json "$work/$name.json" \
-    --prepare "$prepare" "$@" > /dev/null 2>&1
-  python3 - "$work/$name.json" "$label" <<'PY'
-import json, sys
-nix, nixp = json.load(open(sys.argv[1]))["results"]
-print(f"  nix  {nix['median'] * 1000:9.1f} ms  {nix['command']}")
-print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']} ({sys.argv[2]})  ({nixp['median'] / nix['median']:.2f}x nix)")
+print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']}{label}  ({nixp['median'] / nix['median']:.2f}x nix)")
 PY
 }
 
@@ -298,7 +289,7 @@ bench_choice() {
     done
     local winner=$work/heavy/$provides/slow
     [ "$provides" = a ] && echo "== cold choice, the first holder provides x" || echo "== cold choice, only the second holder provides x"
-    prepared "choice-$provides" "rm -rf $XDG_CACHE_HOME/nixp/outputs" cold \
+    PREPARE="rm -rf $XDG_CACHE_HOME/nixp/outputs" LABEL=cold side "choice-$provides" \
       "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
     echo "== warm (answers cached)"
     side "choice-warm-$provides" "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
@@ -324,12 +315,12 @@ for i in range(int(sys.argv[2])):
   local member=$work/members/m00007 other=$work/members/m00042
   "$NIXP" eval PKGS#m00001.name > /dev/null   # fills the schema cache (MEMBERS >= 50)
   echo "== one member: cold (its flake made), beside nix eval of the member's own flake"
-  RUNS=${RUNS:-10} prepared members-cold "rm -rf $XDG_CACHE_HOME/nixp/layer-members" cold \
+  RUNS=${RUNS:-10} PREPARE="rm -rf $XDG_CACHE_HOME/nixp/layer-members" LABEL=cold side members-cold \
     "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
   echo "== one member, warm"
   RUNS=${RUNS:-10} side members-warm "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
   echo "== one member, after another member changed"
-  RUNS=${RUNS:-10} prepared members-touched "touch $other/flake.nix" "another member touched" \
+  RUNS=${RUNS:-10} PREPARE="touch $other/flake.nix" LABEL="another member touched" side members-touched \
     "nix eval path:$member#default.name" "$NIXP eval PKGS#m00007.name"
   local start=$(date +%s%N)
   "$NIXP" flake show PKGS > /dev/null 2>&1

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 mod common;
 use common::*;
-use serde_json::json;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -14,7 +13,7 @@ fn setup() -> Option<Env> {
     let env = real_nix_env()?;
     env.real_flake("flakes/foo", &[("MAIN_PKG", "foo-main", "private-foo")]);
     env.real_flake("flakes/blender", &[("cycles", "cycles", "cycles")]);
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     std::os::unix::fs::symlink(NIXP, env.path("bin/nixp")).unwrap();
     Some(env)
 }
@@ -215,10 +214,7 @@ fn an_attribute_being_typed_is_completed_from_the_first_holder() {
     // A second layer holds `foo` too: the choice among holders is not
     // made for a fragment still being typed.
     env.real_flake("more/foo", &[("OTHER", "other", "other")]);
-    env.config(json!({"layers": [
-        {"name": "PKGS", "dir": env.p("flakes")},
-        {"name": "MORE", "dir": env.p("more")},
-    ]}));
+    env.dir_layers(&[("PKGS", "flakes"), ("MORE", "more")]);
     let r = run(env
         .cmd()
         .env("NIX_GET_COMPLETIONS", "2")

@@ -51,10 +51,7 @@ fn a_and_b(flakes: &[&str]) -> Env {
     for f in flakes {
         env.flake(f);
     }
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    env.dir_layers(&[("A", "a"), ("B", "b")]);
     env
 }
 
@@ -66,10 +63,7 @@ fn first_layer_in_config_order_wins() {
     assert_eq!(r.ok(), format!("{}/foo#pkg\n", env.p("a")));
     assert_eq!(r.stderr, "");
 
-    env.config(json!({"layers": [
-        {"name": "B", "dir": env.p("b")},
-        {"name": "A", "dir": env.p("a")},
-    ]}));
+    env.dir_layers(&[("B", "b"), ("A", "a")]);
     let r = env.nixp(&["resolve", "--for", "flake", "foo#pkg"]);
     assert_eq!(r.ok(), format!("{}/foo#pkg\n", env.p("b")));
     assert_eq!(r.stderr, "");
@@ -319,7 +313,7 @@ fn nixp_layers_replaces_the_configured_stack() {
             json!({"type": "github", "owner": "NixOS", "repo": "nixpkgs"})
         )]),
     );
-    env.config(json!({"layers": [{"name": "A", "dir": env.p("a")}]}));
+    env.dir_layers(&[("A", "a")]);
     env.set_env(
         "NIXP_LAYERS",
         &format!("R={}:{}", env.p("teamreg"), env.p("flakes")),
@@ -377,7 +371,7 @@ fn fallback_words_come_out_unchanged() {
     // paths to nix, not ids.
     env.flake("a/foo");
     env.flake("a/x");
-    env.config(json!({"layers": [{"name": "A", "dir": env.p("a")}]}));
+    env.dir_layers(&[("A", "a")]);
     assert_unchanged(&env);
 }
 
@@ -972,7 +966,7 @@ fn closed_stdout_is_not_a_crash() {
     for i in 0..3000 {
         env.flake(&format!("flakes/f{i}"));
     }
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     let mut child = env
         .cmd()
         .arg("list")

@@ -11,7 +11,7 @@ fn setup() -> Env {
     for f in ["foo", "bar", "blender"] {
         env.flake(&format!("flakes/{f}"));
     }
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     env.stub_nix();
     env
 }

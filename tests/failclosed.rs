@@ -222,7 +222,7 @@ fn schema_2_19() -> Value {
 fn flake_update_with_flake_gets_the_overrides_of_that_flake() {
     let env = Env::new();
     env.flake("flakes/foo");
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     env.write(
         "u/flake.nix",
         "{ inputs.foo.url = \"foo\"; outputs = { self, foo }: { }; }",

@@ -251,7 +251,7 @@ fn export_writes_the_winning_ids_as_a_registry() {
 fn export_nixos_module() {
     let env = Env::new();
     env.flake("flakes/foo");
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     let text = env.nixp(&["export", "--format", "nixos"]).ok().to_string();
     assert_eq!(
         text,
@@ -267,7 +267,7 @@ fn exported_files_are_accepted_by_plain_nix() {
     let Some(_) = real_nix() else { return };
     let mut env = Env::new();
     env.real_flake("flakes/foo", &[("MAIN_PKG", "foo-main", "private-foo")]);
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     env.nixp(&["export", "-o", "exported.json"]).ok();
     env.nixp(&["export", "--format", "nixos", "-o", "registry.nix"])
         .ok();
@@ -431,7 +431,7 @@ fn export_names_a_flake_in_a_git_checkout_the_way_nix_reads_it() {
     env.flake("repo/flakes/foo");
     let git = run(env.sandboxed("git").args(["init", "-q", &env.p("repo")]));
     assert_eq!(git.code, 0, "{git:#?}");
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("repo/flakes")}]}));
+    env.dir_layers(&[("PKGS", "repo/flakes")]);
     let v: Value = serde_json::from_str(env.nixp(&["export"]).ok()).unwrap();
     assert_eq!(
         v["flakes"][0]["to"],

@@ -206,7 +206,7 @@ proptest! {
         std::fs::create_dir_all(d.path().join("top")).unwrap();
         std::fs::write(d.path().join("top/flake.nix"), &text).unwrap();
         let got: BTreeSet<String> = stack
-            .input_overrides(&d.path().join("top"))
+            .input_overrides(&nixp::resolve::Flake::Dir(d.path().join("top")))
             .unwrap()
             .into_iter()
             .map(|(from, _)| from)

@@ -34,7 +34,7 @@ fn setup() -> Option<Env> {
     );
     env.real_flake("flakes/solo", &[("MAIN_PKG", "solo-main", "solo-main")]);
     env.real_flake("flakes/plain", &[("default", "plain", "plain-default")]);
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     Some(env)
 }
 
@@ -157,7 +157,7 @@ fn a_six_member_layer_is_complete_on_a_fresh_store() {
     for n in names {
         env.real_flake(&format!("six/{n}"), &[("default", n, n)]);
     }
-    env.config(json!({"layers": [{"name": "SIX", "dir": env.p("six")}]}));
+    env.dir_layers(&[("SIX", "six")]);
     let Some((mut cmd, _store)) = env.nixp_on_a_fresh_store() else {
         return;
     };

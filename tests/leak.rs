@@ -353,35 +353,33 @@ fn flake_nix_syntax_nix_reads_and_nixp_must_too() {
 #[test]
 fn words_nix_versions_read_differently_are_read_both_ways() {
     let Some(l) = Leak::new() else { return };
-    // nix 2.8 ignores `?dir=` on a bare path: it reads `u`, not `u/sub`;
-    // 2.26 reads `u/sub`. nixp keeps `u`'s foo private for either. (The
-    // change came in a version between; the test runs on these two.)
-    with_foo(&l.env, "mine/u", "u");
-    plain(&l.env, "mine/u/sub", "sub");
-    let u = l.env.p("mine/u");
-    let expected = if nix_version() < (2, 26) {
-        "u+private-foo"
-    } else {
-        "sub"
-    };
-    assert_eq!(
-        l.says(&["--no-write-lock-file", &format!("{u}?dir=sub#says")]),
-        expected
-    );
-    // nix 2.8 does not decode `%61` in a path: URL; 2.26 does (as above,
-    // the two versions the tests run on).
-    with_foo(&l.env, "mine/p%61", "pct");
-    plain(&l.env, "mine/pa", "pa");
-    let p = l.env.p("mine/p%61");
-    let expected = if nix_version() < (2, 26) {
-        "pct+private-foo"
-    } else {
-        "pa"
-    };
-    assert_eq!(
-        l.says(&["--no-write-lock-file", &format!("path:{p}#says")]),
-        expected
-    );
+    // (flake with the input foo, a flake beside it, the word, what nix 2.8
+    // reads, what 2.26 reads): 2.8 ignores `?dir=` on a bare path and does
+    // not decode `%61` in a `path:` URL; 2.26 does both. nixp keeps foo
+    // private for either reading. (The changes came in versions between;
+    // the tests run on these two.)
+    for (with, beside, word, old, new) in [
+        (
+            "mine/u",
+            "mine/u/sub",
+            "{}?dir=sub#says",
+            "u+private-foo",
+            "sub",
+        ),
+        (
+            "mine/p%61",
+            "mine/pa",
+            "path:{}#says",
+            "p%61+private-foo",
+            "pa",
+        ),
+    ] {
+        with_foo(&l.env, with, with.rsplit('/').next().unwrap());
+        plain(&l.env, beside, beside.rsplit('/').next().unwrap());
+        let word = word.replace("{}", &l.env.p(with));
+        let expected = if nix_version() < (2, 26) { old } else { new };
+        assert_eq!(l.says(&["--no-write-lock-file", &word]), expected, "{word}");
+    }
 }
 
 #[test]

@@ -268,7 +268,7 @@ fn a_search_path_entry_naming_a_private_id_is_overridden() {
     let mut env = Env::new();
     env.stub_nix();
     env.flake("flakes/foo");
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     let foo = env.p("flakes/foo");
     let overridden = |env: &Env, args: &[&str]| {
         let r = env.nixp(args);

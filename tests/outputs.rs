@@ -18,10 +18,7 @@ fn two_layers() -> Option<Env> {
         &[("MAIN_PKG", "b-main", "from-b")],
         r#"    apps.x86_64-linux.default = { type = "app"; program = "${self.packages.x86_64-linux.MAIN_PKG}/bin/b-main"; };"#,
     );
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    env.dir_layers(&[("A", "a"), ("B", "b")]);
     Some(env)
 }
 
@@ -276,7 +273,7 @@ fn list_outputs_shows_each_winner_for_the_system() {
 fn a_local_flake_with_input_foo_locks_and_builds_the_private_foo() {
     let Some(env) = two_layers() else { return };
     // Only B holds foo for this one.
-    env.config(json!({"layers": [{"name": "B", "dir": env.p("b")}]}));
+    env.dir_layers(&[("B", "b")]);
     env.write(
         "app/flake.nix",
         r#"{

@@ -29,7 +29,7 @@ fn setup() -> Option<Env> {
         ]}))
         .unwrap(),
     );
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     Some(env)
 }
 

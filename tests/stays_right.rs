@@ -30,7 +30,7 @@ fn a_member_left_out_is_named_on_every_run_and_tried_again() {
             env.p("outside/dep")
         ),
     );
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     for _ in 0..2 {
         let (names, out) = packages(&env, "PKGS");
         assert_eq!(names, ["ok"], "{out:#?}");
@@ -55,7 +55,7 @@ fn a_member_broken_only_for_another_system_is_kept() {
         &[("default", "mixed", "mixed")],
         "    packages.aarch64-darwin.default = throw \"not for this system\";",
     );
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     let out = env.nixp(&["resolve", "PKGS"]);
     assert!(!out.stderr.contains("fails to evaluate"), "{out:#?}");
     let built = env.nixp(&["build", "--no-link", "--json", "PKGS#mixed"]);
@@ -69,10 +69,7 @@ fn an_empty_layer_and_one_whose_members_all_fail_are_valid_flakes() {
     let Some(env) = real_nix_env() else { return };
     std::fs::create_dir_all(env.path("empty")).unwrap();
     env.write("broken/b/flake.nix", "{ outputs = { self }: ");
-    env.config(json!({"layers": [
-        {"name": "E", "dir": env.p("empty")},
-        {"name": "B", "dir": env.p("broken")},
-    ]}));
+    env.dir_layers(&[("E", "empty"), ("B", "broken")]);
     let (names, out) = packages(&env, "E");
     assert_eq!(out.code, 0, "{out:#?}");
     assert!(names.is_empty());
@@ -92,10 +89,7 @@ fn layers_whose_names_share_a_prefix_keep_their_own_flakes() {
     };
     env.real_flake("p/one", &[("default", "one", "one")]);
     env.real_flake("px/two", &[("default", "two", "two")]);
-    env.config(json!({"layers": [
-        {"name": "P", "dir": env.p("p")},
-        {"name": "P-x", "dir": env.p("px")},
-    ]}));
+    env.dir_layers(&[("P", "p"), ("P-x", "px")]);
     env.log_nix_calls("nix-calls");
     env.nixp(&["resolve", "P-x"]).ok();
     env.nixp(&["resolve", "P"]).ok();
@@ -111,7 +105,7 @@ fn an_element_installed_from_a_layer_upgrades_after_the_layer_changed() {
     let Some(env) = real_nix_env() else { return };
     env.real_flake("flakes/tool", &[("default", "tool", "tool-v1")]);
     env.real_flake("mine", &[("default", "mine", "mine-v1")]);
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     let profile = env.p("profile");
     let mine = env.p("mine");
     for r in ["PKGS#tool", mine.as_str()] {
@@ -145,10 +139,7 @@ fn a_probe_whose_outputs_nix_could_not_list_once_is_asked_again() {
     };
     env.real_flake("a/foo", &[("other", "a-other", "from-a")]);
     env.real_flake("b/foo", &[("other", "b-other", "from-b")]);
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    env.dir_layers(&[("A", "a"), ("B", "b")]);
     // A nix whose first listing of outputs fails, once.
     let real = real_nix().unwrap();
     let flag = env.p("failed-once");
@@ -431,7 +422,7 @@ fn targets_are_written_as_nix_can_read_them() {
 fn the_smaller_things_have_their_exit_codes() {
     let env = Env::new();
     env.flake("flakes/foo");
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     env.stub_nix();
     // export -o into a directory that does not exist: nothing created.
     let r = env.nixp(&["export", "-o", &env.p("missing/dir/x.json")]);

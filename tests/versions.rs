@@ -37,7 +37,7 @@ fn multi(commands: Value) -> Value {
 fn env_with(schema: &Value) -> Env {
     let env = Env::new();
     env.flake("flakes/foo");
-    env.config(json!({"layers": [{"name": "PKGS", "dir": env.p("flakes")}]}));
+    env.dir_layers(&[("PKGS", "flakes")]);
     env.stub_nix_dumping(schema);
     env
 }
@@ -161,10 +161,7 @@ fn what_a_flake_offers_is_never_read_from_flake_show() {
     };
     env.real_flake("a/foo", &[("other", "o", "o")]);
     env.real_flake("b/foo", &[("MAIN_PKG", "m", "m")]);
-    env.config(json!({"layers": [
-        {"name": "A", "dir": env.p("a")},
-        {"name": "B", "dir": env.p("b")},
-    ]}));
+    env.dir_layers(&[("A", "a"), ("B", "b")]);
     env.log_nix_calls("calls");
     assert_eq!(
         env.nixp(&["resolve", "foo#MAIN_PKG"]).ok(),

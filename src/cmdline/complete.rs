@@ -63,7 +63,7 @@ pub(crate) fn run(args: Vec<OsString>, index: usize) -> Result<u8> {
         .collect();
     let nix = Nix::locate(&crate::nix::Settings::new(
         Paths::from_env().cache,
-        crate::nix::timeout_from_env(),
+        crate::nix::timeout_from_env().ok().flatten(),
     ));
     if index == 0 || index > words.len() {
         return pass_to_nix(&nix?, args);

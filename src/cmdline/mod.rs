@@ -49,7 +49,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
 fn without_config(args: Vec<OsString>, err: anyhow::Error) -> Result<u8> {
     let nix = Nix::locate(&crate::nix::Settings::new(
         crate::config::Paths::from_env().cache,
-        crate::nix::timeout_from_env(),
+        crate::nix::timeout_from_env().ok().flatten(),
     ))?;
     if names_a_flake(&nix, &args) {
         return Err(err);
@@ -84,9 +84,6 @@ fn names_a_flake(nix: &Nix, args: &[OsString]) -> bool {
             command.as_slice(),
             ["profile", "upgrade"] | ["registry", "pin" | "resolve"] | ["flake", "init" | "new"]
         )
-        || reading
-            .search_path
-            .iter()
-            .chain(&crate::nix::settings::search_path())
-            .any(|p| p.contains("flake:"))
+        || reading.search_path.iter().any(|p| p.contains("flake:"))
+        || crate::nix::settings::search_path_names_a_flake()
 }

@@ -61,9 +61,7 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
         && !named_flakes(args)
             .iter()
             .any(|f| stack.uses_private_inputs(f))
-        && !crate::nix::settings::search_path()
-            .iter()
-            .any(|p| p.contains("flake:"))
+        && !crate::nix::settings::search_path_names_a_flake()
     {
         return Ok(plan);
     }
@@ -129,7 +127,8 @@ enum Whose {
     Profile(PathBuf),
     /// A word left for nix, whose registries chain to a private id.
     Chain(String),
-    /// nix's search path (`-I`, `NIX_PATH`).
+    /// nix's search path (`-I`, `--nix-path`, the `nix-path` settings,
+    /// `NIX_PATH`).
     SearchPath,
 }
 
@@ -248,8 +247,7 @@ fn rewrite(
             on_top.push((".".into(), false));
         }
         let given = &reading.given_overrides;
-        let mut tops: Vec<Flake> = flakes.iter().flat_map(|w| Flake::named_by(w)).collect();
-        tops.dedup();
+        let tops: Vec<Flake> = flakes.iter().flat_map(|w| Flake::named_by(w)).collect();
         let relock = |input: &str| reading.relock.covers(input);
         let mut pairs: Vec<Overrides> = vec![];
         for top in tops {
@@ -490,7 +488,7 @@ fn profile_overrides(stack: &Stack, reading: &Reading) -> (Vec<Overrides>, bool)
                     if let Flake::Dir(d) = &flake {
                         in_a_layer |= stack.may_lock(d) && stack.in_a_layer(d);
                     }
-                    let p = stack.input_overrides_of(&flake, &|_| false, None);
+                    let p = stack.input_overrides(&flake);
                     pairs.push((whose(), p.map_err(|e| e.to_string())));
                 }
             }
@@ -542,12 +540,16 @@ fn covers(given: &str, r: &str) -> bool {
 /// The flakes a command line may make nix read, for the fast path: `.`
 /// and every word that names one (not knowing the command yet).
 fn named_flakes(args: &[OsString]) -> Vec<Flake> {
-    let mut flakes: Vec<Flake> = std::iter::once(".")
+    let mut flakes: Vec<Flake> = vec![];
+    for f in std::iter::once(".")
         .chain(args.iter().filter_map(|a| a.to_str()))
         .filter(|w| !w.starts_with('-'))
         .flat_map(Flake::named_by)
-        .collect();
-    flakes.dedup();
+    {
+        if !flakes.contains(&f) {
+            flakes.push(f);
+        }
+    }
     flakes
 }
 

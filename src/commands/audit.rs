@@ -40,7 +40,16 @@ pub(crate) fn run(config: &Config, args: &AuditArgs, out: &mut impl Write) -> Re
     let mut rows = vec![];
     let mut registries = vec![];
     let mut attention = false;
-    for reg in nixreg::registries(nix.as_ref()) {
+    let nix_registries = nixreg::registries(nix.as_ref());
+    // Chains are read in the registries listed here, as nix said where
+    // they are.
+    stack.set_nix_registries(
+        nix_registries
+            .iter()
+            .filter_map(|r| r.path.clone())
+            .collect(),
+    );
+    for reg in nix_registries {
         let Some(path) = &reg.path else {
             // A registry nixp cannot read is one it cannot vouch for.
             let status = if reg.disabled { "disabled" } else { "unknown" };

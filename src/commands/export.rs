@@ -42,7 +42,9 @@ pub(crate) fn run(config: &Config, args: &ExportArgs, out: &mut impl Write) -> R
                 let catch_all = from.get("ref").is_none()
                     && from.get("rev").is_none()
                     && entry.get("exact").is_none();
-                push_entry(&mut flakes, count, &entry)?;
+                if let ExportFormat::Registry = args.format {
+                    push_entry(&mut flakes, count, &entry)?;
+                }
                 count += 1;
                 if catch_all {
                     break 'holders;

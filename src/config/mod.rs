@@ -155,7 +155,10 @@ pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Resul
         None => FileConfig::default(),
     };
     let fallback = user.fallback.or(system.fallback).unwrap_or(true);
-    let timeout = env_timeout()?.or(user.timeout).or(system.timeout);
+    let timeout = crate::nix::timeout_from_env()
+        .map_err(|m| coded(exit::CONFIG, m))?
+        .or(user.timeout)
+        .or(system.timeout);
     let layers = match nixp_layers {
         Some(v) => parse_env_layers(&v.to_string_lossy())?,
         None => user.layers.into_iter().chain(system.layers).collect(),
@@ -167,26 +170,6 @@ pub fn load_from(paths: Paths, nixp_layers: Option<std::ffi::OsString>) -> Resul
         timeout,
         paths,
     })
-}
-
-/// `NIXP_TIMEOUT`, when it is set: a positive number of seconds.
-fn env_timeout() -> Result<Option<std::time::Duration>> {
-    let Some(v) = std::env::var_os("NIXP_TIMEOUT").filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    let v = v.to_string_lossy();
-    match v
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .and_then(crate::nix::timeout_of)
-    {
-        Some(t) => Ok(Some(t)),
-        None => Err(coded(
-            exit::CONFIG,
-            format!("NIXP_TIMEOUT must be a positive number of seconds, not '{v}'"),
-        )),
-    }
 }
 
 /// Reads one config file; a missing file is an empty config.

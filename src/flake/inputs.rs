@@ -86,15 +86,11 @@ pub(crate) enum Via {
     Remote,
 }
 
-/// Reads the flake in `dir`: its flake.nix and flake.lock. A missing file
-/// says nothing; one that cannot be read is reported.
-pub(crate) fn read(dir: &Path) -> Inputs {
-    read_with_lock(dir, &dir.join("flake.lock"))
-}
-
-/// The same with the lock file nix is given instead of the flake's own
-/// (`--reference-lock-file`, nix 2.19+).
-pub(crate) fn read_with_lock(dir: &Path, lock: &Path) -> Inputs {
+/// Reads the flake in `dir`: its flake.nix, and the lock file `lock` nix
+/// takes its inputs from (its flake.lock, or the one given with
+/// `--reference-lock-file`, nix 2.19+). A missing file says nothing; one
+/// that cannot be read is reported.
+pub(crate) fn read(dir: &Path, lock: &Path) -> Inputs {
     let mut out = Inputs::default();
     let mut text = |path: &Path| match std::fs::read_to_string(path) {
         Ok(t) => Some(t),

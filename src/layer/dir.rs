@@ -142,8 +142,11 @@ impl Source for DirLayer {
             let name = entry.file_name();
             let path = entry.path();
             if std::fs::metadata(path.join("flake.nix")).is_err() {
-                if let (Some(why), Some(id)) =
-                    (dangling(&self.root, &name.to_string_lossy()), name.to_str())
+                // Only a symlink can be a member that leads nowhere (the
+                // type readdir gave: no call of its own for other files).
+                if entry.file_type().is_ok_and(|t| t.is_symlink())
+                    && let (Some(why), Some(id)) =
+                        (dangling(&self.root, &name.to_string_lossy()), name.to_str())
                 {
                     listing.skipped.push((path.display().to_string(), why));
                     // Still the layer's: a lookup of it is an error.

@@ -42,6 +42,9 @@ const STATE: &str = "nixp-layer.json";
 
 const SYSTEMS: &str = r#"[ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ]"#;
 
+/// The outputs of a layer's flake (`OUTPUTS` makes these).
+pub const OUTPUT_NAMES: [&str; 4] = ["packages", "legacyPackages", "apps", "devShells"];
+
 const OUTPUTS: &str = r#"  outputs = { self, ... }@inputs:
     let
       members = builtins.removeAttrs inputs [ "self" ];

@@ -153,7 +153,10 @@ impl RegistryLayer {
         let text = std::fs::read(&path).unwrap_or_default();
         let entries: Vec<Entry> = serde_json::from_slice::<Value>(&text)
             .ok()
-            .and_then(|v| v.get("flakes").and_then(Value::as_array).cloned())
+            .and_then(|mut v| match v.get_mut("flakes").map(Value::take) {
+                Some(Value::Array(flakes)) => Some(flakes),
+                _ => None,
+            })
             .into_iter()
             .flatten()
             .filter_map(|e| serde_json::from_value::<RawEntry>(e).ok())

@@ -47,10 +47,6 @@ struct RemoteCache {
     registry: Option<String>,
     #[serde(default)]
     ids: Option<Vec<String>>,
-    /// Kept from earlier versions, which stored "no such branch": such an
-    /// entry is never used.
-    #[serde(default)]
-    missing: bool,
 }
 
 impl RemoteCache {
@@ -61,7 +57,6 @@ impl RemoteCache {
             fetched: now(),
             registry: None,
             ids: None,
-            missing: false,
         }
     }
 }
@@ -152,16 +147,32 @@ impl RemoteLayer {
 
     /// The cache file for the source (`at`: a branch or commit of it).
     fn cache_file(&self, at: Option<&str>) -> Option<PathBuf> {
+        match at {
+            None => Some(
+                self.cache
+                    .as_ref()?
+                    .join(format!("{}.json", self.cache_name())),
+            ),
+            Some(at) => Some(
+                self.branches_dir()?
+                    .join(format!("{}.json", crate::hash::hex([at]))),
+            ),
+        }
+    }
+
+    /// Where the source's branches are kept: beside it, so that a refresh
+    /// drops them.
+    fn branches_dir(&self) -> Option<PathBuf> {
+        Some(
+            self.cache
+                .as_ref()?
+                .join(format!("{}.branches", self.cache_name())),
+        )
+    }
+
+    fn cache_name(&self) -> String {
         let kind = self.kind.as_str();
-        let h = crate::hash::hex([kind, &self.source]);
-        let dir = self.cache.as_ref()?;
-        Some(match at {
-            None => dir.join(format!("{kind}-{h}.json")),
-            // A layer's branches beside it, so that a refresh drops them.
-            Some(at) => dir
-                .join(format!("{kind}-{h}.branches"))
-                .join(format!("{}.json", crate::hash::hex([at]))),
-        })
+        format!("{kind}-{}", crate::hash::hex([kind, &self.source]))
     }
 
     /// Whether the source is on this machine (never cached).
@@ -338,7 +349,7 @@ impl RemoteLayer {
         // did not exist is asked again, since it may exist by now.
         let cached = self.read_cache(Some(&url));
         let answer = match &cached {
-            Some(c) if Self::fresh(c) && !c.missing => Ok(c.ids.clone().map(Arc::new)),
+            Some(c) if Self::fresh(c) => Ok(c.ids.clone().map(Arc::new)),
             _ => match self.fetch_or_why(&url, false) {
                 Ok(c) => {
                     self.write_cache(&c);
@@ -368,7 +379,7 @@ impl RemoteLayer {
         let c = self.fetch(&self.source, true)?;
         self.cached_data(&c)?;
         self.write_cache(&c);
-        if let Some(branches) = self.cache_file(Some("")).as_deref().and_then(Path::parent) {
+        if let Some(branches) = self.branches_dir() {
             let _ = std::fs::remove_dir_all(branches);
         }
         Ok(())

@@ -95,79 +95,66 @@ fn strip_colour(text: &str) -> String {
 mod tests {
     use super::cause;
 
-    // Each text below is what that nix printed (store hashes shortened).
+    /// What each nix printed (store hashes shortened), and the cause kept.
+    const CASES: &[(&str, &str, &str)] = &[
+        (
+            "nix 2.8: the cause on the first line, its position below",
+            "error: attribute 'nope' missing\n\n       at /nix/store/j-source/flake.nix:1:81:\n\n            1| { outputs = … }\n             |  ^\n",
+            "attribute 'nope' missing (at /nix/store/j-source/flake.nix:1:81)",
+        ),
+        (
+            "nix 2.26: the same error without a trace",
+            "error: attribute 'nope' missing\n       at /nix/store/j-source/flake.nix:1:81:\n            1| { outputs = … }\n",
+            "attribute 'nope' missing (at /nix/store/j-source/flake.nix:1:81)",
+        ),
+        (
+            "a one-line error without a position",
+            "error: syntax error, unexpected ';'\n",
+            "syntax error, unexpected ';'",
+        ),
+        (
+            "nix 2.26: a throw is the innermost cause, at the throw",
+            "evaluating ''...\nevaluating 'packages'...\nerror:\n       … while calling the 'throw' builtin\n         at /nix/store/a-source/flake.nix:1:58:\n            1| { outputs = … }\n             |  ^\n            2|\n\n       error: boom from the flake\n",
+            "boom from the flake (at /nix/store/a-source/flake.nix:1:58)",
+        ),
+        (
+            "nix 2.26: a fetch error has no position",
+            "warning: cannot parse flake registry '/dev/null'\nerror:\n       … while fetching the input 'git+file:///x/repo?ref=nope'\n\n       error: resolving Git reference 'nope': revspec 'nope' not found\n",
+            "resolving Git reference 'nope': revspec 'nope' not found",
+        ),
+        (
+            "nested causes: the innermost, at its own position",
+            "error:\n       … while evaluating the attribute 'packages.x86_64-linux.a'\n         at /nix/store/b-source/flake.nix:2:3:\n\n       … while evaluating 'x'\n\n       error: attribute 'nope' missing\n       at /nix/store/b-source/lib.nix:7:9:\n            7| x.nope\n",
+            "attribute 'nope' missing (at /nix/store/b-source/lib.nix:7:9)",
+        ),
+        (
+            "Lix and nix ≥ 2.13 on a terminal: `error:` in bold red",
+            "\u{1b}[31;1merror:\u{1b}[0m\n       \u{1b}[34;1m… while calling the '\u{1b}[35;1mthrow\u{1b}[0m' builtin\u{1b}[0m\n\n       \u{1b}[31;1merror:\u{1b}[0m boom\n",
+            "boom",
+        ),
+        (
+            "without an error line: the last line",
+            "warning: a\nsomething odd\n\n",
+            "something odd",
+        ),
+        ("nothing printed", "", "nix failed"),
+        (
+            "nix 2.26: `throw \"\"` inside `builtins.addErrorContext \"ctx\"`",
+            "error:\n       … ctx\n\n       error:\n",
+            "nix gave no message (ctx)",
+        ),
+        ("an empty error", "error:\n", "nix gave no message"),
+        (
+            "a builder's failure, without its semicolon",
+            "error: builder for '/nix/store/x.drv' failed with exit code 3;\n       last 1 log lines:\n       > boom\n",
+            "builder for '/nix/store/x.drv' failed with exit code 3",
+        ),
+    ];
 
     #[test]
-    fn nix_2_8_one_line() {
-        let s = "error: attribute 'nope' missing\n\n       at /nix/store/j-source/flake.nix:1:81:\n\n            1| { outputs = … }\n             |  ^\n";
-        assert_eq!(
-            cause(s.as_bytes()),
-            "attribute 'nope' missing (at /nix/store/j-source/flake.nix:1:81)"
-        );
-        // nix 2.26, the same error without a trace.
-        let s = "error: attribute 'nope' missing\n       at /nix/store/j-source/flake.nix:1:81:\n            1| { outputs = … }\n";
-        assert_eq!(
-            cause(s.as_bytes()),
-            "attribute 'nope' missing (at /nix/store/j-source/flake.nix:1:81)"
-        );
-        assert_eq!(
-            cause(b"error: syntax error, unexpected ';'\n"),
-            "syntax error, unexpected ';'"
-        );
-    }
-
-    #[test]
-    fn nix_2_26_throw_is_the_innermost_cause_at_the_throw() {
-        let s = "evaluating ''...\nevaluating 'packages'...\nerror:\n       … while calling the 'throw' builtin\n         at /nix/store/a-source/flake.nix:1:58:\n            1| { outputs = … }\n             |  ^\n            2|\n\n       error: boom from the flake\n";
-        assert_eq!(
-            cause(s.as_bytes()),
-            "boom from the flake (at /nix/store/a-source/flake.nix:1:58)"
-        );
-    }
-
-    #[test]
-    fn nix_2_26_fetch_error_without_position() {
-        let s = "warning: cannot parse flake registry '/dev/null'\nerror:\n       … while fetching the input 'git+file:///x/repo?ref=nope'\n\n       error: resolving Git reference 'nope': revspec 'nope' not found\n";
-        assert_eq!(
-            cause(s.as_bytes()),
-            "resolving Git reference 'nope': revspec 'nope' not found"
-        );
-    }
-
-    #[test]
-    fn nested_causes_keep_the_innermost_and_its_own_position() {
-        let s = "error:\n       … while evaluating the attribute 'packages.x86_64-linux.a'\n         at /nix/store/b-source/flake.nix:2:3:\n\n       … while evaluating 'x'\n\n       error: attribute 'nope' missing\n       at /nix/store/b-source/lib.nix:7:9:\n            7| x.nope\n";
-        assert_eq!(
-            cause(s.as_bytes()),
-            "attribute 'nope' missing (at /nix/store/b-source/lib.nix:7:9)"
-        );
-    }
-
-    #[test]
-    fn colour_codes_on_a_terminal_are_dropped() {
-        // Lix and nix ≥ 2.13 on a terminal: `error:` in bold red.
-        let s = "\u{1b}[31;1merror:\u{1b}[0m\n       \u{1b}[34;1m… while calling the '\u{1b}[35;1mthrow\u{1b}[0m' builtin\u{1b}[0m\n\n       \u{1b}[31;1merror:\u{1b}[0m boom\n";
-        assert_eq!(cause(s.as_bytes()), "boom");
-    }
-
-    #[test]
-    fn without_an_error_line_the_last_line() {
-        assert_eq!(cause(b"warning: a\nsomething odd\n\n"), "something odd");
-        assert_eq!(cause(b""), "nix failed");
-        // `throw ""` inside `builtins.addErrorContext "ctx"` (nix 2.26).
-        assert_eq!(
-            cause(b"error:\n       \xe2\x80\xa6 ctx\n\n       error:\n"),
-            "nix gave no message (ctx)"
-        );
-        assert_eq!(cause(b"error:\n"), "nix gave no message");
-    }
-
-    #[test]
-    fn a_builder_s_failure_ends_without_its_semicolon() {
-        let s = "error: builder for '/nix/store/x.drv' failed with exit code 3;\n       last 1 log lines:\n       > boom\n";
-        assert_eq!(
-            cause(s.as_bytes()),
-            "builder for '/nix/store/x.drv' failed with exit code 3"
-        );
+    fn causes_as_each_version_prints_them() {
+        for (what, printed, kept) in CASES {
+            assert_eq!(cause(printed.as_bytes()), *kept, "{what}");
+        }
     }
 }

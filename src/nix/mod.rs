@@ -52,11 +52,20 @@ impl Settings {
     }
 }
 
-/// `NIXP_TIMEOUT`, when it is a positive number of seconds, for a run
-/// without a configuration (which checks it, and else owns it).
-pub fn timeout_from_env() -> Option<Duration> {
-    let secs: f64 = std::env::var("NIXP_TIMEOUT").ok()?.trim().parse().ok()?;
-    timeout_of(secs)
+/// `NIXP_TIMEOUT`: `None` when unset or empty, an error naming the value
+/// when it is not a positive number of seconds. The configuration checks
+/// it; a run without one takes it when it is good.
+pub fn timeout_from_env() -> Result<Option<Duration>, String> {
+    let Some(v) = std::env::var_os("NIXP_TIMEOUT").filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let v = v.to_string_lossy();
+    match v.trim().parse().ok().and_then(timeout_of) {
+        Some(t) => Ok(Some(t)),
+        None => Err(format!(
+            "NIXP_TIMEOUT must be a positive number of seconds, not '{v}'"
+        )),
+    }
 }
 
 /// The longest timeout nixp keeps (a longer one is as good as none).

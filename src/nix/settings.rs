@@ -114,6 +114,12 @@ pub(crate) fn search_path() -> Vec<String> {
         .collect()
 }
 
+/// Whether nix's search path outside its command line names a flake
+/// (`x=flake:foo`), which nix 2.10+ resolves through its registries.
+pub(crate) fn search_path_names_a_flake() -> bool {
+    search_path().iter().any(|p| p.contains("flake:"))
+}
+
 /// nix's `tarball-ttl`, 3600 s by default.
 pub(crate) fn tarball_ttl() -> u64 {
     setting("tarball-ttl")

@@ -67,8 +67,8 @@ impl Stack {
     }
 
     /// nix's registries are `files`, in nix's order, rather than where
-    /// nix's settings put them (for a caller that knows, such as a test
-    /// that must not read the user's).
+    /// nix's settings put them (for a caller that knows: `nixp audit`,
+    /// which asked nix, or a test that must not read the user's).
     pub fn set_nix_registries(&self, files: Vec<std::path::PathBuf>) {
         *self.state.nix_registries.borrow_mut() = Some(Rc::new(NixRegistries {
             files: files.into_iter().map(RegistryLayer::nix_s).collect(),

@@ -167,15 +167,11 @@ impl Stack {
             _ => false,
         };
         let overrides = match (&local, target) {
-            (Some(d), _) => {
-                self.input_overrides_of(&super::Flake::Dir(d.clone()), &|_| false, None)?
-            }
+            (Some(d), _) => self.input_overrides(&super::Flake::Dir(d.clone()))?,
             // Left for nix (a chain that ends in the fallback): where nix's
             // registries take it.
             (None, Target::Indirect(_)) => self.left_for_nix(reference)?,
-            (None, _) => {
-                self.input_overrides_of(&super::Flake::private(reference), &|_| false, None)?
-            }
+            (None, _) => self.input_overrides(&super::Flake::private(reference))?,
         };
         Ok(Candidate {
             reference: reference.to_string(),

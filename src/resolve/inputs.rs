@@ -75,11 +75,17 @@ fn join(at: &str, name: &str) -> String {
 impl Stack {
     /// What nix may read from a local flake's inputs, read once per run.
     fn flake_inputs(&self, flake_dir: &Path) -> Rc<Inputs> {
+        self.flake_inputs_locked_by(flake_dir, &flake_dir.join("flake.lock"))
+    }
+
+    /// The same with the lock nix takes them from instead of the flake's own
+    /// (`--reference-lock-file`), read once per run too.
+    fn flake_inputs_locked_by(&self, flake_dir: &Path, lock: &Path) -> Rc<Inputs> {
         self.state
             .inputs
             .borrow_mut()
-            .entry(flake_dir.to_path_buf())
-            .or_insert_with(|| Rc::new(crate::flake::inputs::read(flake_dir)))
+            .entry((flake_dir.to_path_buf(), lock.to_path_buf()))
+            .or_insert_with(|| Rc::new(crate::flake::inputs::read(flake_dir, lock)))
             .clone()
     }
 
@@ -172,12 +178,12 @@ impl Stack {
     }
 
     /// `--override-flake REF TARGET` for each indirect reference among the
-    /// inputs of `flake_dir` and of the flakes nix reads for it that nixp
+    /// inputs of `flake` and of the flakes nix reads for it that nixp
     /// answers for; those targets' own inputs are followed too. The
     /// reference keeps its ref/rev, so nix matches it exactly and carries
     /// nothing onto TARGET. References no layer answers for are left to nix.
-    pub fn input_overrides(&self, flake_dir: &Path) -> Result<Vec<(String, String)>, Error> {
-        self.input_overrides_of(&Flake::Dir(flake_dir.to_path_buf()), &|_| false, None)
+    pub fn input_overrides(&self, flake: &Flake) -> Result<Vec<(String, String)>, Error> {
+        self.input_overrides_of(flake, &|_| false, None)
     }
 
     /// `input_overrides` of `top`, for a command that makes nix lock anew
@@ -206,11 +212,9 @@ impl Stack {
             {
                 continue;
             }
-            let inputs = match top_lock {
-                Some(lock) if seen.is_empty() => {
-                    Rc::new(crate::flake::inputs::read_with_lock(&dir, lock))
-                }
-                _ => self.flake_inputs(&dir),
+            let inputs = match top_lock.filter(|_| v.at.is_empty() && v.own_lock) {
+                Some(lock) => self.flake_inputs_locked_by(&dir, lock),
+                None => self.flake_inputs(&dir),
             };
             if let Some(what) = inputs.unreadable.first() {
                 return Err(Error::UnreadableInputs {
@@ -227,6 +231,16 @@ impl Stack {
                     v.own_lock && (!inputs.lock_paths.iter().any(|p| p == name) || relocked(&at));
                 (at, own_lock)
             };
+            // Local flakes only the lock names are read by its entries; pushed
+            // first, so popped last: one flake.nix names too is then read once,
+            // as the input it is.
+            for d in &inputs.local {
+                todo.push(Visit {
+                    flake: Flake::Dir(d.clone()),
+                    at: String::new(),
+                    own_lock: false,
+                });
+            }
             for (name, c) in &inputs.named {
                 let (at, own_lock) = child(name);
                 let flakes = match c {
@@ -241,14 +255,6 @@ impl Stack {
                         own_lock,
                     });
                 }
-            }
-            // Local flakes only the lock names are read by its entries.
-            for d in &inputs.local {
-                todo.push(Visit {
-                    flake: Flake::Dir(d.clone()),
-                    at: String::new(),
-                    own_lock: false,
-                });
             }
             // Private, or led to a private id by nix's registries; each
             // with the input of flake.nix that names it, if one does.

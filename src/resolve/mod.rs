@@ -73,7 +73,8 @@ struct State {
     /// Sources nix fetched for nixp to read, by reference.
     fetched: RefCell<BTreeMap<String, PathBuf>>,
     /// The indirect references of local flakes' inputs, read once per run.
-    inputs: RefCell<BTreeMap<PathBuf, Rc<crate::flake::inputs::Inputs>>>,
+    /// Each local flake's inputs, by (directory, lock file read).
+    inputs: RefCell<BTreeMap<(PathBuf, PathBuf), Rc<crate::flake::inputs::Inputs>>>,
 }
 
 /// How the output-aware choice asks nix: for which system (`None`: nix's

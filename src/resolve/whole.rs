@@ -4,9 +4,9 @@
 
 use super::{Depth, Error, Outcome, Reached, Stack, Step, Verdict};
 use crate::flake::reference::Position;
-use crate::layer::LayerKind;
 use crate::layer::flake::Member;
 use crate::layer::target::Target;
+use crate::layer::{LayerKind, Listing};
 use std::path::Path;
 
 impl Stack {
@@ -16,6 +16,54 @@ impl Stack {
     pub(super) fn whole_layer(
         &self,
         i: usize,
+        member: Option<&str>,
+        trace: &mut Vec<Step>,
+    ) -> Result<Reached, Error> {
+        let listing = self.layer_listing(i)?;
+        // A member of a dir layer: one fetched from elsewhere is pinned when
+        // its flake is locked, so it is read through the whole layer's
+        // flake, one pin for every reference into it.
+        let member = member
+            .filter(|_| self.layers[i].source.kind() == LayerKind::Dir)
+            .filter(|m| listing.contains(m));
+        self.layer_flake(i, &listing, member, trace)
+    }
+
+    /// The generated flake of `layer` (or of its `member` alone), made anew
+    /// if the layer changed since: for `nix profile upgrade` of an element
+    /// installed from it, which nix reads again. A member's flake whose
+    /// member has left the layer is removed.
+    pub fn remake_layer_flake(&self, layer: &str, member: Option<&str>) -> Result<(), Error> {
+        let i = self
+            .layer_index(layer)
+            .ok_or_else(|| Error::LayerFlake(format!("there is no layer '{layer}' now")))?;
+        let listing = self.layer_listing(i)?;
+        if let Some(m) = member.filter(|m| !listing.contains(m)) {
+            // Gone from the layer: so is its flake, and nix says so for the
+            // elements installed from it, not for the others.
+            if let Some(cache) = self.cache.as_deref() {
+                let _ = std::fs::remove_dir_all(crate::layer::flake::member_dir(cache, layer, m));
+            }
+            return Ok(());
+        }
+        self.layer_flake(i, &listing, member, &mut vec![])
+            .map(|_| ())
+    }
+
+    fn layer_listing(&self, i: usize) -> Result<Listing, Error> {
+        self.layers[i]
+            .source
+            .list()
+            .map_err(|u| Error::LayerFlake(u.message))
+    }
+
+    /// The flake of layer `i` (which lists `listing`), or of its listed
+    /// `member` alone, made when it changed. A member's flake is not
+    /// checked first: nix gives that member's own error.
+    fn layer_flake(
+        &self,
+        i: usize,
+        listing: &Listing,
         member: Option<&str>,
         trace: &mut Vec<Step>,
     ) -> Result<Reached, Error> {
@@ -31,16 +79,6 @@ impl Stack {
                 layer.name
             )));
         }
-        let listing = layer
-            .source
-            .list()
-            .map_err(|u| Error::LayerFlake(u.message))?;
-        // A member of a dir layer: one fetched from elsewhere is pinned when
-        // its flake is locked, so it is read through the whole layer's
-        // flake, one pin for every reference into it.
-        let member = member
-            .filter(|_| layer.source.kind() == LayerKind::Dir)
-            .filter(|m| listing.contains(m));
         self.state.generating.borrow_mut().push(i);
         let members: Vec<Member> = match member {
             Some(m) => self.member(i, m).into_iter().collect(),
@@ -48,24 +86,20 @@ impl Stack {
         };
         self.state.generating.borrow_mut().retain(|&g| g != i);
         let nix = self.nix.get().map_err(Error::LayerFlake)?;
-        let (dir, detail) = match member {
+        let (dir, detail, prober) = match member {
             Some(m) => (
                 crate::layer::flake::member_dir(cache, &layer.name, m),
                 format!("member '{m}' of the layer as a flake of its own"),
+                None,
             ),
             None => (
                 crate::layer::flake::layer_dir(cache, &layer.name),
                 "the whole layer as one flake".to_string(),
+                Some(self.prober()?),
             ),
         };
-        let dir = match member {
-            Some(_) => crate::layer::flake::ensure(&layer.name, members, &dir, nix, None),
-            None => {
-                let prober = self.prober()?;
-                crate::layer::flake::ensure(&layer.name, members, &dir, nix, Some(&*prober))
-            }
-        }
-        .map_err(Error::LayerFlake)?;
+        let dir = crate::layer::flake::ensure(&layer.name, members, &dir, nix, prober.as_deref())
+            .map_err(Error::LayerFlake)?;
         trace.push(Step {
             reference: layer.name.clone(),
             layer: layer.name.clone(),
@@ -80,32 +114,6 @@ impl Stack {
             layer: Some(i),
             outcome: Outcome::Layer(layer.source.kind()),
         })
-    }
-
-    /// The generated flake of `layer` (or of its `member` alone), made anew
-    /// if the layer changed since: for `nix profile upgrade` of an element
-    /// installed from it, which nix reads again. A member's flake whose
-    /// member has left the layer is removed.
-    pub fn remake_layer_flake(&self, layer: &str, member: Option<&str>) -> Result<(), Error> {
-        let i = self
-            .layer_index(layer)
-            .ok_or_else(|| Error::LayerFlake(format!("there is no layer '{layer}' now")))?;
-        if let Some(m) = member {
-            let listing = self.layers[i]
-                .source
-                .list()
-                .map_err(|u| Error::LayerFlake(u.message))?;
-            if !listing.contains(m) {
-                // Gone from the layer: so is its flake, and nix says so
-                // for the elements installed from it, not for the others.
-                if let Some(cache) = self.cache.as_deref() {
-                    let _ =
-                        std::fs::remove_dir_all(crate::layer::flake::member_dir(cache, layer, m));
-                }
-                return Ok(());
-            }
-        }
-        self.whole_layer(i, member, &mut vec![]).map(|_| ())
     }
 
     /// The member `id` of layer `i`: the reference nix fetches it by, and
@@ -131,7 +139,7 @@ impl Stack {
                 Some(d) => super::Flake::Dir(d.clone()),
                 None => super::Flake::private(&url),
             };
-            let overrides = self.input_overrides_of(&flake, &|_| false, None)?;
+            let overrides = self.input_overrides(&flake)?;
             Ok((url, dir, overrides))
         });
         match member {
@@ -152,17 +160,14 @@ impl Stack {
     }
 }
 
-/// The outputs of a layer's flake: nix's search also tries a fragment
-/// from the flake's top, so a member named like one of them
-/// (`PKGS#packages.x86_64-linux.foo`) needs the whole layer.
-const OUTPUTS: [&str; 4] = ["packages", "legacyPackages", "apps", "devShells"];
-
 /// The member a fragment of a layer's flake starts with: `blender` for
 /// `blender`, `blender.cycles` and `"blender.cycles"`. nix's search finds
 /// the same attribute in the flake of that member alone as in the whole
 /// layer's (its outputs are the member's, under the member's name). None
 /// for no fragment, one from the flake's top (`.packages...`), or one
-/// whose first name is also an output's.
+/// whose first name is also an output's: nix's search tries a fragment
+/// from the flake's top too (`PKGS#packages.x86_64-linux.foo`), which only
+/// the whole layer's flake answers.
 pub(super) fn member_named(fragment: &str) -> Option<String> {
     let first = match fragment.strip_prefix('"') {
         Some(quoted) => quoted.split('"').next()?,
@@ -170,8 +175,9 @@ pub(super) fn member_named(fragment: &str) -> Option<String> {
         None => fragment.split('.').next()?,
     };
     let member = first.split('.').next()?;
-    (crate::flake::reference::is_flake_id(member) && !OUTPUTS.contains(&member))
-        .then(|| member.to_string())
+    (crate::flake::reference::is_flake_id(member)
+        && !crate::layer::flake::OUTPUT_NAMES.contains(&member))
+    .then(|| member.to_string())
 }
 
 #[cfg(test)]

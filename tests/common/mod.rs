@@ -126,6 +126,16 @@ impl Env {
         );
     }
 
+    /// A user config of `dir` layers only: (name, directory below the
+    /// sandbox), in stack order.
+    pub fn dir_layers(&self, layers: &[(&str, &str)]) {
+        let layers: Vec<serde_json::Value> = layers
+            .iter()
+            .map(|(name, dir)| serde_json::json!({"name": name, "dir": self.p(dir)}))
+            .collect();
+        self.config(serde_json::json!({ "layers": layers }));
+    }
+
     pub fn system_config(&self, json: serde_json::Value) {
         self.write("system.json", &serde_json::to_string_pretty(&json).unwrap());
     }

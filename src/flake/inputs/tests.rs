@@ -134,11 +134,14 @@ fn lock_nodes() {
 #[test]
 fn both_files() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(read(dir.path()), Inputs::default());
+    assert_eq!(
+        read(dir.path(), &dir.path().join("flake.lock")),
+        Inputs::default()
+    );
     std::fs::write(dir.path().join("flake.nix"), FLAKE).unwrap();
     std::fs::write(dir.path().join("flake.lock"), LOCK).unwrap();
     assert_eq!(
-        read(dir.path()).indirect,
+        read(dir.path(), &dir.path().join("flake.lock")).indirect,
         ["deep", "my-tools", "nixpkgs/n", "nixpkgs/nixos-23.11", "qq"]
     );
 }
