@@ -45,7 +45,8 @@ fn readable(base: &Path, word: &str, walk_up: bool) -> Readable {
     let sub = param("dir");
     let (path, dir_options, decode): (&str, Vec<Option<String>>, bool) = match parsed.kind {
         // nix 2.8 ignores `dir` here; later versions apply it.
-        Kind::Path => (text, vec![None, sub], false),
+        Kind::Path if sub.is_some() => (text, vec![None, sub], false),
+        Kind::Path => (text, vec![None], false),
         Kind::Url
             if text.starts_with("git+file:")
                 && (param("ref").is_some() || param("rev").is_some()) =>

@@ -84,8 +84,10 @@ impl Source for DirLayer {
     }
 
     fn lookup(&self, input: &Indirect) -> Lookup {
-        let flake = member_dir(&self.root, &input.id);
-        match std::fs::metadata(flake.join("flake.nix")) {
+        // Through a symlinked member too; an absent id costs this one call
+        // (and the symlink test).
+        let entry = self.root.join(&input.id);
+        match std::fs::metadata(entry.join("flake.nix")) {
             Ok(_) => {}
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 self.check_root()?;
@@ -94,7 +96,7 @@ impl Source for DirLayer {
                 if let Some(why) = dangling(&self.root, &input.id) {
                     return Err(LookupFailure::Error(LookupError(format!(
                         "layer member '{}' {why}",
-                        self.root.join(&input.id).display()
+                        entry.display()
                     ))));
                 }
                 return Ok(Answer::Absent);
@@ -107,10 +109,11 @@ impl Source for DirLayer {
                 }
                 return Err(LookupFailure::Error(LookupError(format!(
                     "cannot read '{}': {e}",
-                    flake.join("flake.nix").display()
+                    entry.join("flake.nix").display()
                 ))));
             }
         }
+        let flake = member_dir(&self.root, &input.id);
         let target = Target::Dir(flake.clone())
             .apply_overrides(input.reference.as_deref(), input.rev.as_deref())
             .map_err(|e| {

@@ -29,9 +29,9 @@ pub(super) struct NixRegistries {
 }
 
 impl Stack {
-    /// nix's user, system and global registries, read once per run (those
-    /// without a file are left out). With `fetch`, a global one nix has not
-    /// fetched yet is fetched by nix first.
+    /// nix's user, system and global registries, read once per run. With
+    /// `fetch`, a global one nix has not fetched yet is fetched by nix
+    /// first.
     fn nix_registries(&self, fetch: bool) -> Rc<NixRegistries> {
         if let Some(r) = &*self.state.nix_registries.borrow()
             && (!r.unseen || !fetch)
@@ -55,10 +55,10 @@ impl Stack {
         }
         let registries = Rc::new(NixRegistries {
             unseen: unseen(&found),
+            // A file that is not there reads as no entries.
             files: found
                 .into_iter()
                 .filter_map(|r| r.path)
-                .filter(|p| p.is_file())
                 .map(RegistryLayer::nix_s)
                 .collect(),
         });
