@@ -150,16 +150,19 @@ impl RegistryLayer {
     /// entry nixp would reject is left out, the others kept (a file that
     /// cannot be read at all has none).
     pub fn nix_s(path: PathBuf) -> Self {
-        let text = std::fs::read(&path).unwrap_or_default();
-        let entries: Vec<Entry> = serde_json::from_slice::<Value>(&text)
-            .ok()
-            .and_then(|mut v| match v.get_mut("flakes").map(Value::take) {
-                Some(Value::Array(flakes)) => Some(flakes),
-                _ => None,
-            })
+        // Each entry is read on its own, from its text (no JSON value of
+        // the whole file): this runs on every command line that names an id.
+        #[derive(Deserialize)]
+        struct Lenient<'a> {
+            #[serde(borrow, default)]
+            flakes: Vec<&'a serde_json::value::RawValue>,
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let entries: Vec<Entry> = serde_json::from_str::<Lenient>(&text)
+            .map(|f| f.flakes)
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .filter_map(|e| serde_json::from_value::<RawEntry>(e).ok())
+            .filter_map(|e| serde_json::from_str::<RawEntry>(e.get()).ok())
             .filter_map(|e| check_entry(e).ok())
             .collect();
         RegistryLayer {
