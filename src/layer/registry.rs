@@ -23,20 +23,48 @@ pub struct RegistryLayer {
 /// 100,000-entry registry is one lookup per id).
 #[derive(Debug)]
 struct Entries {
-    all: Vec<Entry>,
+    all: Vec<Slot>,
     by_id: Vec<u32>,
+}
+
+/// One entry: checked when read (a layer's registry, whose errors are
+/// the user's to fix), or kept as its text and checked when its id is
+/// first asked for (nix's registries, read on every command line that
+/// names an id; one nixp cannot read is left out, as nix leaves it).
+#[derive(Debug)]
+struct Slot {
+    id: String,
+    text: Option<Box<str>>,
+    entry: OnceLock<Option<Entry>>,
+}
+
+impl Slot {
+    fn checked(e: Entry) -> Slot {
+        Slot {
+            id: e.from.ind.id.clone(),
+            text: None,
+            entry: OnceLock::from(Some(e)),
+        }
+    }
+
+    fn entry(&self) -> Option<&Entry> {
+        self.entry
+            .get_or_init(|| {
+                let raw = serde_json::from_str::<RawEntry>(self.text.as_deref()?).ok()?;
+                check_entry(raw).ok()
+            })
+            .as_ref()
+    }
 }
 
 impl Entries {
     fn new(all: Vec<Entry>) -> Entries {
+        Entries::of_slots(all.into_iter().map(Slot::checked).collect())
+    }
+
+    fn of_slots(all: Vec<Slot>) -> Entries {
         let mut by_id: Vec<u32> = (0..all.len() as u32).collect();
-        by_id.sort_by(|&a, &b| {
-            all[a as usize]
-                .from
-                .ind
-                .id
-                .cmp(&all[b as usize].from.ind.id)
-        });
+        by_id.sort_by(|&a, &b| all[a as usize].id.cmp(&all[b as usize].id));
         Entries { all, by_id }
     }
 
@@ -45,11 +73,17 @@ impl Entries {
     fn of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (usize, &'a Entry)> + 'a {
         let start = self
             .by_id
-            .partition_point(|&i| self.all[i as usize].from.ind.id.as_str() < id);
+            .partition_point(|&i| self.all[i as usize].id.as_str() < id);
         self.by_id[start..]
             .iter()
             .map(|&i| (i as usize, &self.all[i as usize]))
-            .take_while(move |(_, e)| e.from.ind.id == id)
+            .take_while(move |(_, s)| s.id == id)
+            .filter_map(|(i, s)| Some((i, s.entry()?)))
+    }
+
+    /// Every entry nixp can read, in file order.
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.all.iter().filter_map(Slot::entry)
     }
 }
 
@@ -150,24 +184,38 @@ impl RegistryLayer {
     /// entry nixp would reject is left out, the others kept (a file that
     /// cannot be read at all has none).
     pub fn nix_s(path: PathBuf) -> Self {
-        // Each entry is read on its own, from its text (no JSON value of
-        // the whole file): this runs on every command line that names an id.
+        // Only each entry's id is read now; the entry itself when its id
+        // is asked for: this runs on every command line that names an id.
         #[derive(Deserialize)]
         struct Lenient<'a> {
             #[serde(borrow, default)]
             flakes: Vec<&'a serde_json::value::RawValue>,
         }
+        #[derive(Deserialize)]
+        struct Head {
+            from: HeadFrom,
+        }
+        #[derive(Deserialize)]
+        struct HeadFrom {
+            #[serde(default)]
+            id: String,
+        }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let entries: Vec<Entry> = serde_json::from_str::<Lenient>(&text)
+        let slots: Vec<Slot> = serde_json::from_str::<Lenient>(&text)
             .map(|f| f.flakes)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|e| serde_json::from_str::<RawEntry>(e.get()).ok())
-            .filter_map(|e| check_entry(e).ok())
+            // Every entry keeps its place, so positions are the file's.
+            .map(|e| Slot {
+                id: serde_json::from_str::<Head>(e.get())
+                    .map_or_else(|_| String::new(), |h| h.from.id),
+                text: Some(e.get().into()),
+                entry: OnceLock::new(),
+            })
             .collect();
         RegistryLayer {
             path,
-            entries: OnceLock::from(Ok(Entries::new(entries))),
+            entries: OnceLock::from(Ok(Entries::of_slots(slots))),
         }
     }
 
@@ -368,7 +416,6 @@ impl Source for RegistryLayer {
             return vec![];
         };
         entries
-            .all
             .iter()
             .filter_map(|e| e.to.local_dir(e.dir.as_deref()))
             .collect()
@@ -379,7 +426,7 @@ impl Source for RegistryLayer {
         let mut ids: Vec<&str> = entries
             .by_id
             .iter()
-            .map(|&i| &entries.all[i as usize])
+            .filter_map(|&i| entries.all[i as usize].entry())
             .filter(|e| !e.from.unmatchable)
             .map(|e| e.from.ind.id.as_str())
             .collect();
@@ -424,106 +471,4 @@ fn show(t: &Target, dir: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_must_be_2() {
-        assert!(
-            parse(br#"{"version": 1, "flakes": []}"#)
-                .unwrap_err()
-                .contains("unsupported version 1")
-        );
-        assert!(
-            parse(br#"{"flakes": []}"#)
-                .unwrap_err()
-                .contains("unsupported version none")
-        );
-        assert!(
-            parse(br#"{"version": 2, "flakes": []}"#)
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn syntax_errors_have_line_and_column() {
-        let e = parse(b"{\n  \"version\": 2,\n  \"flakes\": [,]\n}").unwrap_err();
-        assert!(e.contains("line 3"), "{e}");
-    }
-
-    #[test]
-    fn entry_errors_name_the_entry() {
-        let e = parse(
-            br#"{"version": 2, "flakes": [
-                {"from": {"type": "indirect", "id": "a"}, "to": {"type": "path", "path": "/a"}},
-                {"from": {"type": "indirect", "id": "b"}, "to": {"type": "svn"}}]}"#,
-        )
-        .unwrap_err();
-        assert!(e.contains("entry 2") && e.contains("svn"), "{e}");
-        let e = parse(br#"{"version": 2, "flakes": [{"from": {"type": "indirect", "id": "a", "owner": "x"}, "to": {"type": "path", "path": "/a"}}]}"#).unwrap_err();
-        assert!(
-            e.contains("unsupported indirect input attribute 'owner'"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn the_first_matching_entry_in_file_order_wins_among_interleaved_ids() {
-        let layer = RegistryLayer::from_text(
-            "r",
-            br#"{"version": 2, "flakes": [
-                {"from": {"type": "indirect", "id": "a", "ref": "v1"}, "to": {"type": "path", "path": "/a1"}, "exact": true},
-                {"from": {"type": "indirect", "id": "b"}, "to": {"type": "path", "path": "/b"}},
-                {"from": {"type": "indirect", "id": "a"}, "to": {"type": "git", "url": "file:///a"}},
-                {"from": {"type": "indirect", "id": "a", "ref": "v2"}, "to": {"type": "path", "path": "/a2"}},
-                {"from": {"type": "indirect", "id": "c", "ref": "v3"}, "to": {"type": "path", "path": "/c"}, "exact": true}]}"#,
-        )
-        .unwrap();
-        let answer = |id: &str, r: Option<&str>| {
-            let mut i = Indirect::plain(id);
-            i.reference = r.map(str::to_string);
-            match layer.lookup(&i).unwrap() {
-                Answer::Holds { detail, .. } => detail,
-                Answer::Mentions { detail } => format!("mentions: {detail}"),
-                Answer::Absent => "absent".into(),
-            }
-        };
-        assert_eq!(
-            answer("a", Some("v1")),
-            "entry 1 (exact) maps it to path:/a1"
-        );
-        // Entry 3 (no ref) comes before entry 4 (it carries the ref over).
-        assert_eq!(
-            answer("a", Some("v2")),
-            "entry 3 (matches) maps it to git+file:///a"
-        );
-        assert_eq!(answer("b", None), "entry 2 (matches) maps it to path:/b");
-        assert_eq!(
-            answer("c", None),
-            "mentions: defines 'c/v3' (exact) but no entry matches 'c'"
-        );
-        assert_eq!(answer("d", None), "absent");
-        let listing = layer.list().unwrap();
-        assert_eq!(listing.len(), 3);
-        assert_eq!(layer.entries_for("a").len(), 3);
-    }
-
-    #[test]
-    fn direct_from_is_kept_but_never_matches() {
-        let entries = parse(br#"{"version": 2, "flakes": [{"from": {"type": "github", "owner": "a", "repo": "b"}, "to": {"type": "path", "path": "/a"}}]}"#).unwrap();
-        assert_eq!(entries.len(), 1);
-        assert!(!entries[0].from.contains(&Indirect::plain("a")));
-    }
-
-    #[test]
-    fn invalid_utf8_is_an_error_not_a_missing_layer() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("r.json");
-        std::fs::write(&p, b"{\"version\": 2, \"flakes\": [\xff]}").unwrap();
-        match RegistryLayer::new(p).lookup(&Indirect::plain("a")) {
-            Err(LookupFailure::Error(LookupError(m))) => assert!(m.contains("r.json"), "{m}"),
-            other => panic!("{other:?}"),
-        }
-    }
-}
+mod tests;
