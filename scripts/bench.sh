@@ -285,14 +285,20 @@ bench_choice() {
       local pkg=other
       [ "$l" = "$provides" ] && pkg=x
       mkdir -p "$work/heavy/$l/slow"
-      printf '{ outputs = { self }: builtins.seq (%s) { packages.x86_64-linux.%s = derivation { name = "p-%s"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }; }; }\n' "$heavy" "$pkg" "$l" > "$work/heavy/$l/slow/flake.nix"
+      printf '{ outputs = { self }: builtins.seq (%s) { packages.x86_64-linux.%s = derivation { name = "p-%s"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin && echo exit 0 > $out/bin/p-%s && /bin/chmod +x $out/bin/p-%s" ]; }; }; }\n' "$heavy" "$pkg" "$l" "$l" "$l" > "$work/heavy/$l/slow/flake.nix"
     done
     local winner=$work/heavy/$provides/slow
     [ "$provides" = a ] && echo "== cold choice, the first holder provides x" || echo "== cold choice, only the second holder provides x"
-    PREPARE="rm -rf $XDG_CACHE_HOME/nixp/outputs" LABEL=cold side "choice-$provides" \
+    # Cold: nixp's answers and nix's own eval cache (which keeps missing
+    # attributes, and serves `nix run`) both removed before every run.
+    local cold="sh -c 'rm -rf $XDG_CACHE_HOME/nixp/outputs $XDG_CACHE_HOME/nix/eval-cache-v*'"
+    PREPARE=$cold LABEL=cold side "choice-$provides" \
       "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
     echo "== warm (answers cached)"
     side "choice-warm-$provides" "nix eval path:$winner#x.name" "$NIXP eval slow#x.name"
+    echo "== nix run, cold (probes, then the command)"
+    PREPARE=$cold LABEL=cold side "choice-run-$provides" \
+      "nix run path:$winner#x" "$NIXP run slow#x"
   done
   rm -f "$XDG_CONFIG_HOME/nixp/config.json"
   unset NIX_CONFIG

@@ -14,3 +14,9 @@ case $host in
       cargo install --locked --path . --target "$host" "$@" ;;
   *) cargo install --locked --path . "$@" ;;
 esac
+# The man page and the README beside the binary, where `man nixp` (man-db
+# looks in PREFIX/share/man for each PREFIX/bin on PATH) and `nixp --help`
+# find them.
+root=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}
+install -Dm644 man/nixp.1 "$root/share/man/man1/nixp.1"
+install -Dm644 README.md "$root/share/doc/nixp/README.md"

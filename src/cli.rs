@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// The first words that select one of nixp's own verbs.
-pub const VERBS: [&str; 7] = [
+pub const VERBS: [&str; 8] = [
     "resolve",
     "explain",
     "layers",
@@ -16,11 +16,14 @@ pub const VERBS: [&str; 7] = [
     "export",
     "audit",
     "completions",
+    "version",
 ];
 
 #[derive(Parser, Debug)]
 #[command(
     name = "nixp",
+    version,
+    propagate_version = true,
     disable_help_subcommand = true,
     about = "Look flake ids up in your own layers of flakes first, then in nix's registries",
     long_about = "nixp resolves flake ids against an ordered stack of private layers \
@@ -48,6 +51,8 @@ pub enum Verb {
     Audit(AuditArgs),
     /// Print the completion script for SHELL
     Completions(CompletionsArgs),
+    /// Print nixp's and nix's versions, and which nix binary runs
+    Version,
 }
 
 #[derive(Args, Debug)]
@@ -150,8 +155,10 @@ pub enum LayersAction {
 pub struct AddArgs {
     /// The layer's name (a letter, then letters, digits, '_' or '-')
     pub name: String,
-    /// A directory of flakes, or a registry.json file
-    pub source: PathBuf,
+    /// A directory of flakes (dir), a registry.json file or URL (registry),
+    /// or a flake URL of a collection of flakes: git+..., github:, gitlab:,
+    /// sourcehut:, a tarball URL (collection)
+    pub source: String,
     /// Put the layer first
     #[arg(long, group = "place")]
     pub first: bool,
@@ -161,7 +168,9 @@ pub struct AddArgs {
     /// Put the layer just after layer NAME
     #[arg(long, group = "place", value_name = "NAME")]
     pub after: Option<String>,
-    /// The kind of source (default: inferred, a directory is `dir`, a file `registry`)
+    /// The kind of source (default: inferred; a directory is `dir`, a file
+    /// or `*.json` URL `registry`, any other URL or flake reference
+    /// `collection`)
     #[arg(long, value_enum)]
     pub kind: Option<crate::layer::LayerKind>,
 }

@@ -27,6 +27,7 @@ mod hash;
 pub mod layer;
 mod message;
 pub mod nix;
+mod progress;
 pub mod resolve;
 mod threads;
 
@@ -43,6 +44,7 @@ pub fn run() -> ExitCode {
     let result = match (completing, verb) {
         (Some(n), _) => cmdline::complete::run(args.into_iter().skip(1).collect(), n),
         (None, Some(v)) if cli::VERBS.contains(&v) => commands::run(args),
+        (None, _) if commands::is_about(&args[1..]) => commands::about(&args[1..]),
         (None, _) => cmdline::run(args.into_iter().skip(1).collect()),
     };
     match result {

@@ -636,7 +636,7 @@ fn layers_add_makes_source_absolute_and_infers_kind() {
     assert_eq!(
         r.fails_with(3),
         format!(
-            "error: cannot infer the kind of '{root}/later': it does not exist (pass --kind dir or --kind registry)\n"
+            "error: cannot infer the kind of 'later': it does not exist, and is not a URL or flake reference (pass --kind dir, --kind registry or --kind collection)\n"
         )
     );
     env.nixp(&["layers", "add", "N", "later", "--kind", "registry"])

@@ -152,8 +152,11 @@ fn nixp_layers_optional_marker_and_empty_value() {
 fn a_broken_config_lets_nix_run_only_where_no_flake_is_named() {
     let env = setup();
     env.write("home/.config/nixp/config.json", "{ \"layers\": [ ");
+    // `--version` never reads the config.
+    let r = env.nixp(&["--version"]);
+    assert_eq!(r.ok(), "stub-nix\n");
+    assert_eq!(env.nix_argv(), ["--version"]);
     for line in [
-        vec!["--version"],
         vec!["eval", "--expr", "1"],
         vec!["store", "gc", "--dry-run"],
         vec!["build", "github:o/r#x"],

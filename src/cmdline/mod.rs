@@ -1,12 +1,15 @@
 //! nixp in front of nix: a nix command line is read with nix's own schema
 //! (`read`), the flake references in it are resolved against the stack and
 //! the private inputs of the local flakes it names are added (`plan`), and
-//! the real nix replaces nixp (exec), once, at the very end. Completion
+//! the real nix replaces nixp (exec), once, at the very end; when the
+//! output-aware choice meets holders it knows nothing of yet, the command
+//! is run as its own probe first (`trying`). Completion
 //! (`complete`) answers nix's completion protocol the same way.
 
 pub(crate) mod complete;
 pub mod plan;
 pub mod read;
+mod trying;
 
 use crate::exit;
 use crate::flake::local::local_flake;
@@ -39,7 +42,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
     if explain {
         crate::message::text(&plan.describe(config.fallback));
     }
-    Err(plan.exec())
+    plan.run()
 }
 
 /// With a configuration nixp cannot read, no id may get through, but a

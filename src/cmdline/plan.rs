@@ -3,7 +3,8 @@
 //! inputs of local flakes are passed as `--override-flake`.
 //!
 //! The plan is pure data (the argv nix will get and the resolutions behind
-//! it); exec happens once, at the very end (`cmdline::run`). A command line
+//! it); exec happens once, at the very end (`Plan::run`, which may first
+//! run the command as its own probe, `trying`). A command line
 //! in which no word could name a private id, and whose local flakes use no
 //! private input, is handed to nix without loading the schema.
 
@@ -23,6 +24,9 @@ use std::sync::Arc;
 pub struct Plan {
     nix: Arc<Lazy>,
     pub line: Rewritten,
+    /// The stack the line was planned with, and the line as given: to plan
+    /// again when running the command taught nixp something.
+    pub(super) planned: Option<(Stack, Vec<OsString>, Depth)>,
 }
 
 /// Plans a nix command line (argv without argv[0]).
@@ -34,6 +38,7 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
             args,
             ..Rewritten::default()
         },
+        planned: None,
     };
     // nix's completion protocol echoes words back as typed: rewriting them
     // would break it (and fail on partial words with the fallback off).
@@ -66,13 +71,15 @@ pub fn plan(config: &Config, args: Vec<OsString>, depth: Depth) -> Result<Plan> 
         return Ok(plan);
     }
     let schema = plan.nix()?.schema();
-    plan.line = rewrite_line(&stack, schema, args, depth);
+    let given = args.clone();
+    plan.line = rewrite_line(&stack, schema, &given, depth);
+    plan.planned = Some((stack, given, depth));
     Ok(plan)
 }
 
 impl Plan {
     /// The real nix (found when the plan was made).
-    fn nix(&self) -> Result<&Nix> {
+    pub(super) fn nix(&self) -> Result<&Nix> {
         self.nix.get().map_err(anyhow::Error::msg)
     }
 
@@ -196,6 +203,9 @@ fn rewrite(
     stack.set_probe_options(ProbeOptions {
         system: reading.system.clone(),
         refresh: reading.refresh,
+        trial: completing.is_none()
+            && depth == Depth::FirstHolder
+            && super::trying::tries_itself(&reading, args),
     });
     stack.set_global_registry(reading.flake_registry.clone());
     let mut replacements = vec![];

@@ -2,7 +2,7 @@
 
 use crate::cli::{AddArgs, LayersAction, LayersArgs};
 use crate::config::edit::{self, Place};
-use crate::config::{Config, infer_kind};
+use crate::config::{Config, infer_source_kind, is_flake_url};
 use crate::exit::{self, coded};
 use crate::layer::{Layer, LayerKind, Status};
 use crate::nix::Lazy;
@@ -36,11 +36,14 @@ fn refresh(config: &Config, name: Option<&str>) -> Result<u8> {
         return Err(coded(exit::USAGE, format!("there is no layer '{n}'")));
     }
     let mut code = exit::OK;
-    for spec in config
+    let chosen: Vec<_> = config
         .layers
         .iter()
         .filter(|l| name.is_none_or(|n| n == l.name))
-    {
+        .collect();
+    let status = crate::progress::start(format!("refreshing {} layers", chosen.len()));
+    for (done, spec) in chosen.iter().enumerate() {
+        status.set(format!("refreshing layers: {done}/{} done", chosen.len()));
         let layer = Layer::new(spec, config.paths.cache.as_deref(), &nix);
         let Some(remote) = layer.source.remote() else {
             if name.is_some() {
@@ -130,6 +133,10 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
         super::write_json(out, &json!({"layers": layers, "fallback": config.fallback}))?;
         return Ok(exit::OK);
     }
+    if rows.is_empty() {
+        super::say_empty(config);
+        return Ok(exit::OK);
+    }
     let mut table = vec![
         vec!["NAME", "KIND", "FLAKES", "STATUS", "SOURCE"]
             .into_iter()
@@ -185,31 +192,28 @@ fn show(config: &Config, json: bool, out: &mut impl Write) -> Result<u8> {
 }
 
 fn add(config: &Config, a: AddArgs) -> Result<u8> {
-    let text = a.source.to_string_lossy();
-    let remote = a.kind == Some(LayerKind::Collection) || crate::layer::is_url(&text);
-    let source = if remote {
-        a.source.clone()
-    } else {
-        std::path::absolute(&a.source).map_err(|e| {
-            coded(
-                exit::CONFIG,
-                format!("cannot make '{}' absolute: {e}", a.source.display()),
-            )
-        })?
-    };
-    let kind = match a.kind {
+    let kind = match a.kind.or_else(|| infer_source_kind(&a.source)) {
         Some(kind) => kind,
-        None if remote => LayerKind::Registry,
-        None if source.exists() => infer_kind(&source),
         None => {
             return Err(coded(
                 exit::CONFIG,
                 format!(
-                    "cannot infer the kind of '{}': it does not exist (pass --kind dir or --kind registry)",
-                    source.display()
+                    "cannot infer the kind of '{}': it does not exist, and is not a URL or flake reference (pass --kind dir, --kind registry or --kind collection)",
+                    a.source
                 ),
             ));
         }
+    };
+    // URLs and flake references stay as written; paths become absolute.
+    let source = if kind == LayerKind::Collection || is_flake_url(&a.source) {
+        std::path::PathBuf::from(&a.source)
+    } else {
+        std::path::absolute(&a.source).map_err(|e| {
+            coded(
+                exit::CONFIG,
+                format!("cannot make '{}' absolute: {e}", a.source),
+            )
+        })?
     };
     let place = match (a.first, a.before, a.after) {
         (true, _, _) => Place::First,

@@ -23,6 +23,10 @@ pub(crate) fn run(config: &Config, args: &ListArgs, out: &mut impl Write) -> Res
             code = exit::RESOLVE;
         }
     }
+    if config.layers.is_empty() && !args.json {
+        super::say_empty(config);
+        return Ok(code);
+    }
     if args.outputs {
         let listed: Vec<Listed> = stack.listed_where(&index, wanted).collect();
         return Ok(outputs(&stack, listed, args.json, out)?.max(code));

@@ -6,11 +6,13 @@
 mod audit;
 mod explain;
 mod export;
+mod help;
 mod layers;
 mod list;
 mod resolve;
 
 use crate::cli::{Cli, Verb};
+use crate::config::Config;
 use crate::exit;
 use anyhow::Result;
 use clap::Parser;
@@ -41,6 +43,7 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
         Verb::List(a) => list::run(&config, &a, &mut out),
         Verb::Export(a) => export::run(&config, &a, &mut out),
         Verb::Audit(a) => audit::run(&config, &a, &mut out),
+        Verb::Version => help::version(&mut out),
         Verb::Completions(a) => {
             out.write_all(completions(a.shell).as_bytes())?;
             Ok(exit::OK)
@@ -48,6 +51,8 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
     };
     finish(code, out)
 }
+
+pub(crate) use help::{is_about, run as about};
 
 /// The completion script for a shell (the files in `completions/`).
 fn completions(shell: crate::cli::ShellArg) -> &'static str {
@@ -77,6 +82,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// With no layer at all: says so on stderr, with the command that adds
+/// one and the file it writes.
+fn say_empty(config: &Config) {
+    let file = config.paths.user_file().map_or_else(
+        |e| format!("no file: {e}"),
+        |p| format!("it writes '{}'", p.display()),
+    );
+    crate::message::text(&format!(
+        "no layers yet: every id goes to nix's registries, as with nix itself.\n\
+         Add one with: nixp layers add NAME SOURCE\n\
+         \x20 (SOURCE: a directory of flakes, a registry.json, or a collection's flake URL;\n\
+         \x20 {file})\n"
+    ));
 }
 
 /// Writes rows as left-aligned columns, two spaces apart.

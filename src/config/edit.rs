@@ -37,6 +37,7 @@ pub(crate) fn add(
         )
     })?;
     let user = paths.user_file()?;
+    editable(user)?;
     let _lock = lock(user)?;
     let mut doc = read_doc(user)?;
     let layers = layers_of(&mut doc, user)?;
@@ -66,6 +67,7 @@ pub(crate) fn add(
 /// Removes a layer from the user config.
 pub(crate) fn remove(paths: &Paths, name: &str) -> Result<()> {
     let user = paths.user_file()?;
+    editable(user)?;
     let _lock = lock(user)?;
     let mut doc = read_doc(user)?;
     let layers = layers_of(&mut doc, user)?;
@@ -73,6 +75,43 @@ pub(crate) fn remove(paths: &Paths, name: &str) -> Result<()> {
     layers.remove(i);
     write_checked(paths, &doc)?;
     Ok(())
+}
+
+/// Refuses to edit a config that Nix manages: a link into the nix store
+/// (NixOS's `environment.etc`, home-manager's `xdg.configFile`) or a file
+/// without write permission. Writing beside the store's copy would fail
+/// with a bare "permission denied", and a copy of one's own would be
+/// replaced at the next switch anyway.
+fn editable(config: &Path) -> Result<()> {
+    let refuse = |why: String| {
+        coded(
+            exit::IO,
+            format!(
+                "'{}' {why}; change the layers where it is declared (your NixOS or home-manager configuration), or replace it with a file of your own for nixp to edit",
+                config.display()
+            ),
+        )
+    };
+    let Ok(link) = std::fs::symlink_metadata(config) else {
+        return Ok(());
+    };
+    if link.is_symlink() {
+        let target = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+        let store = std::env::var_os("NIX_STORE_DIR")
+            .map_or_else(|| std::path::PathBuf::from("/nix/store"), Into::into);
+        if target.starts_with(&store) {
+            return Err(refuse(format!(
+                "is managed by Nix: it is a link into the nix store ('{}')",
+                target.display()
+            )));
+        }
+    }
+    match std::fs::metadata(config) {
+        Ok(m) if m.permissions().readonly() => Err(refuse(
+            "is read-only (managed by Nix, or by someone who wants it left alone)".to_string(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Holds an exclusive lock on `CONFIG.lock` beside the config for one

@@ -360,6 +360,46 @@ fn parse_env_layers(value: &str) -> Result<Vec<LayerSpec>> {
     Ok(layers)
 }
 
+/// Whether `source` is a URL or a flake reference nix fetches
+/// (`https://...`, `git+file://...`, `github:o/r`, `gitlab:`, `sourcehut:`,
+/// `tarball+`, `file+`, `path:`), not a path on this machine.
+pub fn is_flake_url(source: &str) -> bool {
+    let Some((scheme, _)) = source.split_once(':') else {
+        return false;
+    };
+    let scheme_chars = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    scheme_chars
+        && (source.contains("://")
+            || matches!(scheme, "github" | "gitlab" | "sourcehut" | "path" | "flake")
+            || ["git+", "hg+", "tarball+", "file+"]
+                .iter()
+                .any(|p| scheme.starts_with(p)))
+}
+
+/// The kind of layer `layers add` makes of `source`: a URL or flake
+/// reference whose path ends in `.json` is a `registry`, any other a
+/// `collection` (git, github:, gitlab:, sourcehut:, tarballs); a directory
+/// is a `dir`, a file a `registry`; a missing `*.json` a `registry`.
+/// `None`: a missing path that says nothing of its kind.
+pub fn infer_source_kind(source: &str) -> Option<LayerKind> {
+    if is_flake_url(source) {
+        let path = source.split(['?', '#']).next().unwrap_or(source);
+        return Some(match path.ends_with(".json") {
+            true => LayerKind::Registry,
+            false => LayerKind::Collection,
+        });
+    }
+    let path = Path::new(source);
+    match std::fs::metadata(path) {
+        Ok(_) => Some(infer_kind(path)),
+        Err(_) if path.extension().is_some_and(|e| e == "json") => Some(LayerKind::Registry),
+        Err(_) => None,
+    }
+}
+
 /// A directory is a `dir` layer, a file a `registry`; a missing source is
 /// guessed from its name (`*.json` → registry) and reported when asked.
 pub fn infer_kind(source: &Path) -> LayerKind {
@@ -377,6 +417,43 @@ mod tests {
 
     fn parse(text: &str) -> Result<FileConfig> {
         parse_file(Path::new("/etc/nixp/config.json"), text)
+    }
+
+    #[test]
+    fn layers_add_infers_each_kind() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("team.json"), "{}").unwrap();
+        let dir = d.path().display().to_string();
+        let file = d.path().join("team.json").display().to_string();
+        for (source, kind) in [
+            (dir.as_str(), Some(LayerKind::Dir)),
+            (file.as_str(), Some(LayerKind::Registry)),
+            ("missing/registry.json", Some(LayerKind::Registry)),
+            ("missing/flakes", None),
+            (
+                "https://example.org/team/registry.json",
+                Some(LayerKind::Registry),
+            ),
+            (
+                "https://example.org/r.json?ref=x",
+                Some(LayerKind::Registry),
+            ),
+            ("git+https://example.org/x.git", Some(LayerKind::Collection)),
+            ("git+file:///srv/flakes", Some(LayerKind::Collection)),
+            ("git+ssh://git@example.org/x", Some(LayerKind::Collection)),
+            (
+                "https://example.org/flakes.tar.gz",
+                Some(LayerKind::Collection),
+            ),
+            ("github:o/r", Some(LayerKind::Collection)),
+            ("github:o/r/main?dir=flakes", Some(LayerKind::Collection)),
+            ("gitlab:o/r", Some(LayerKind::Collection)),
+            ("sourcehut:~o/r", Some(LayerKind::Collection)),
+            ("tarball+https://example.org/f", Some(LayerKind::Collection)),
+            ("path:/srv/flakes", Some(LayerKind::Collection)),
+        ] {
+            assert_eq!(infer_source_kind(source), kind, "{source}");
+        }
     }
 
     #[test]

@@ -324,6 +324,10 @@ fn generate(
         overrides.dedup();
         let out = nix
             .call()
+            .doing(format!(
+                "locking the flake of layer '{layer}' ({} members)",
+                kept.len()
+            ))
             .args(["flake", "lock"])
             .args(
                 overrides

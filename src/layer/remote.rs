@@ -283,7 +283,12 @@ impl RemoteLayer {
             stderr: String::new(),
         };
         let at = (url != self.source).then_some(url);
-        let mut call = self.nix.get().map_err(failed)?.call();
+        let mut call = self
+            .nix
+            .get()
+            .map_err(failed)?
+            .call()
+            .doing(format!("fetching layer '{}' ({url})", self.name));
         match self.kind {
             LayerKind::Collection => {
                 call = call.args(["flake", "prefetch", "--json"]);

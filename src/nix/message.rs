@@ -72,7 +72,7 @@ fn position(line: &str) -> Option<&str> {
 }
 
 /// `text` without the terminal's colour and style codes (`ESC [ … m`).
-fn strip_colour(text: &str) -> String {
+pub(crate) fn strip_colour(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod search;
 pub(crate) mod settings;
 pub(crate) mod source;
+pub mod trial;
 
 use crate::exit::{self, coded};
 use anyhow::Result;
@@ -157,21 +158,52 @@ impl Nix {
         Call {
             cmd,
             timeout: self.settings.timeout,
+            doing: None,
         }
     }
 
     /// Replaces this process with nix running `args` (argv[0] `nix`).
     /// Returns only on failure.
     pub fn exec(&self, args: &[OsString]) -> anyhow::Error {
-        let err = Command::new(&self.path)
-            .arg0("nix")
+        let err = self.command(args).exec();
+        self.not_runnable(err)
+    }
+
+    /// Runs nix with `args` as a child with the user's stdin, stdout and
+    /// stderr, and returns its exit code (128 + the signal that ended it).
+    pub fn status(&self, args: &[OsString]) -> Result<u8> {
+        let status = self
+            .command(args)
+            .status()
+            .map_err(|e| self.not_runnable(e))?;
+        Ok(exit_code(status))
+    }
+
+    /// nix running `args` for the user (argv[0] `nix`, one level deeper).
+    fn command(&self, args: &[OsString]) -> Command {
+        let mut cmd = Command::new(&self.path);
+        cmd.arg0("nix")
             .args(args)
-            .env(locate::DEPTH_VAR, (self.depth + 1).to_string())
-            .exec();
+            .env(locate::DEPTH_VAR, (self.depth + 1).to_string());
+        cmd
+    }
+
+    fn not_runnable(&self, err: std::io::Error) -> anyhow::Error {
         coded(
             exit::NIX_NOT_RUNNABLE,
             format!("cannot run nix '{}': {err}", self.path.display()),
         )
+    }
+}
+
+/// The exit code a child's status stands for (128 + the signal that ended
+/// it, as a shell says).
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => u8::try_from(c).unwrap_or(1),
+        (None, Some(s)) => u8::try_from(128 + s).unwrap_or(1),
+        (None, None) => 1,
     }
 }
 
@@ -285,6 +317,8 @@ fn exited_by(child: &std::process::Child, deadline: Instant) -> bool {
 pub struct Call {
     cmd: Command,
     timeout: Duration,
+    /// What the call does, for the status line (`progress`).
+    doing: Option<String>,
 }
 
 /// How often a call that failed in nix's first-run setup is tried again.
@@ -317,10 +351,18 @@ impl Call {
         self
     }
 
+    /// Says what the call does, on the status line while it runs
+    /// (`evaluating ...`, `fetching ...`).
+    pub fn doing(mut self, what: impl Into<String>) -> Call {
+        self.doing = Some(what.into());
+        self
+    }
+
     /// Runs nix and collects what it printed; an error when it cannot be
     /// started or does not finish in time. A failure in nix's first-run
     /// setup is tried again, a few times.
     pub fn output(mut self) -> std::result::Result<Output, String> {
+        let _status = self.doing.take().map(crate::progress::start);
         let mut attempt = 0;
         loop {
             let out = self.run_once()?;

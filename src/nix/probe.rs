@@ -30,9 +30,10 @@ use crate::nix::search::Want;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Bumped when the probe or the cache layout changes.
-const VERSION: &str = "nixp-outputs-1";
+const VERSION: &str = "nixp-outputs-2";
 
 /// At most this many names are kept per output (nixpkgs' legacyPackages
 /// has tens of thousands); past it, only the count.
@@ -119,6 +120,9 @@ pub struct Probe {
     pub offers: Offers,
     /// Why the outputs could not be listed (`found` is still right).
     pub offers_error: Option<String>,
+    /// Only `found` is known: the answer came from running the command
+    /// itself (`nix::trial`), which lists no outputs.
+    pub unlisted: bool,
 }
 
 impl Probe {
@@ -151,6 +155,9 @@ struct ProbeCache {
     checked: u64,
     offers: Offers,
     offers_error: Option<String>,
+    /// Only answers are known, not the offers (learnt from a command run).
+    #[serde(default)]
+    unlisted: bool,
     /// The attribute paths tried (one per line) → the answer.
     answers: BTreeMap<String, CachedAnswer>,
 }
@@ -190,6 +197,9 @@ pub struct Prober {
     refresh: bool,
     /// Fingerprints taken in this run, by directory: each walk is done once.
     fingerprints: std::sync::Mutex<BTreeMap<PathBuf, String>>,
+    /// Several flakes are being probed: the status line counts them,
+    /// rather than naming each.
+    counting: AtomicBool,
 }
 
 impl Prober {
@@ -200,6 +210,7 @@ impl Prober {
             dir: cache.map(|c| c.join("outputs")),
             refresh: false,
             fingerprints: Default::default(),
+            counting: AtomicBool::new(false),
         }
     }
 
@@ -209,23 +220,24 @@ impl Prober {
         self
     }
 
-    fn cache_file(&self, c: &Candidate) -> Option<PathBuf> {
+    /// What names `c`'s answers: its reference and its overrides.
+    pub(crate) fn key(&self, c: &Candidate) -> String {
         let mut parts = vec![VERSION, &self.system, &c.reference];
         for (id, r) in &c.overrides {
             parts.push(id);
             parts.push(r);
         }
-        Some(
-            self.dir
-                .as_ref()?
-                .join(format!("{}.json", crate::hash::hex(parts))),
-        )
+        crate::hash::hex(parts)
+    }
+
+    fn cache_file(&self, c: &Candidate) -> Option<PathBuf> {
+        Some(self.dir.as_ref()?.join(format!("{}.json", self.key(c))))
     }
 
     /// What the answers about `c` depend on: its content when it is local,
     /// and the content of the local flakes its private inputs are locked
     /// to (`--override-flake`), which it may re-export.
-    fn fingerprint(&self, c: &Candidate) -> String {
+    pub(crate) fn fingerprint(&self, c: &Candidate) -> String {
         let dirs = c.local.iter().cloned().chain(
             c.overrides
                 .iter()
@@ -277,12 +289,20 @@ impl Prober {
         let Some(path) = self.cache_file(c) else {
             return;
         };
+        // An answer learnt from a command lists nothing: the offers stay
+        // what an earlier probe of the same content listed, if any.
+        let listed = file.is_some_and(|f| !f.unlisted) || !answer.unlisted;
         let mut file = file.cloned().unwrap_or_default();
         file.version = VERSION.into();
         file.fingerprint = fingerprint;
-        file.checked = crate::cache::now();
-        file.offers = answer.offers.clone();
-        file.offers_error = answer.offers_error.clone();
+        if !answer.unlisted || !listed {
+            file.checked = crate::cache::now();
+        }
+        if !answer.unlisted {
+            file.offers = answer.offers.clone();
+            file.offers_error = answer.offers_error.clone();
+        }
+        file.unlisted = !listed;
         if let Some(q) = query {
             let found = answer.found.clone();
             let checked = crate::cache::now();
@@ -339,6 +359,7 @@ impl Prober {
                 found: raw.found.and_then(|i| paths.get(i).cloned()),
                 offers: raw.offers.unwrap_or_default(),
                 offers_error: None,
+                unlisted: false,
             }),
             // Listing the outputs failed: is it only that?
             Err(listing) => {
@@ -347,6 +368,7 @@ impl Prober {
                     found: raw.found.and_then(|i| paths.get(i).cloned()),
                     offers: Offers::new(),
                     offers_error: Some(listing),
+                    unlisted: false,
                 })
             }
         }
@@ -354,10 +376,11 @@ impl Prober {
 
     /// `nix eval` of the probe flake with `c` as its input.
     fn eval(&self, probe: &Path, c: &Candidate, expr: &str) -> Result<Raw, String> {
-        let mut call = self
-            .nix
-            .call()
-            .args(["eval", "--json", "--no-write-lock-file"]);
+        let mut call = self.nix.call();
+        if !self.counting.load(Ordering::Relaxed) {
+            call = call.doing(format!("evaluating {}", c.reference));
+        }
+        call = call.args(["eval", "--json", "--no-write-lock-file"]);
         for (id, r) in &c.overrides {
             call = call.args(["--override-flake", id, r]);
         }
@@ -371,6 +394,61 @@ impl Prober {
             .stdout()?;
         serde_json::from_slice(&stdout)
             .map_err(|e| format!("nix printed what nixp cannot read: {e}"))
+    }
+}
+
+impl Prober {
+    /// The answer `file` holds for `query` (`None`: only the offers are
+    /// asked), if it is still fresh. An answer learnt from a command,
+    /// without the offers, serves only a choice that stops at the first
+    /// provider (`until_found`).
+    fn answer_in(
+        &self,
+        f: &ProbeCache,
+        c: &Candidate,
+        query: Option<&str>,
+        until_found: bool,
+    ) -> Option<Probe> {
+        if f.unlisted && (query.is_none() || !until_found) {
+            return None;
+        }
+        let answer = match query {
+            Some(q) => f.answers.get(q).filter(|a| self.fresh(c, a.checked))?,
+            None => &CachedAnswer::default(),
+        };
+        Some(Probe {
+            found: answer.found.clone(),
+            offers: f.offers.clone(),
+            offers_error: f.offers_error.clone(),
+            unlisted: f.unlisted,
+        })
+    }
+
+    /// What the cache says `c` answers to `want`, for a choice that stops
+    /// at the first provider.
+    pub(crate) fn cached_answer(&self, c: &Candidate, want: &Want) -> Option<Probe> {
+        let query = want.attr_paths(&self.system).join("\n");
+        self.answer_in(&self.cached(c)?, c, Some(&query), true)
+    }
+
+    /// Records what running a command taught about `c` (`found`: what it
+    /// provides, `None`: that it lacks `want`), for content fingerprinted
+    /// as `fingerprint` before the command ran.
+    pub(crate) fn learn(
+        &self,
+        c: &Candidate,
+        want: &Want,
+        fingerprint: String,
+        found: Option<String>,
+    ) {
+        let query = want.attr_paths(&self.system).join("\n");
+        let file = self.cached(c);
+        let answer = Probe {
+            found,
+            unlisted: true,
+            ..Probe::default()
+        };
+        self.store(c, file.as_ref(), fingerprint, Some(&query), &answer);
     }
 }
 
@@ -395,17 +473,9 @@ impl Provides for Prober {
         for (i, c) in candidates.iter().enumerate() {
             let Some(c) = c else { continue };
             let file = self.cached(c);
-            let fresh = file.as_ref().and_then(|f| {
-                let answer = match want {
-                    Some(_) => f.answers.get(&query).filter(|a| self.fresh(c, a.checked))?,
-                    None => &CachedAnswer::default(),
-                };
-                Some(Probe {
-                    found: answer.found.clone(),
-                    offers: f.offers.clone(),
-                    offers_error: f.offers_error.clone(),
-                })
-            });
+            let fresh = file
+                .as_ref()
+                .and_then(|f| self.answer_in(f, c, want.map(|_| query.as_str()), until_found));
             let Some(probe) = fresh else {
                 todo.push((i, c, file));
                 continue;
@@ -420,6 +490,12 @@ impl Provides for Prober {
             return results;
         }
         let probe_dir = self.probe_flake();
+        let total = todo.len();
+        let done = AtomicUsize::new(0);
+        let status = (total > 1).then(|| {
+            self.counting.store(true, Ordering::Relaxed);
+            crate::progress::start(format!("evaluating {total} flakes"))
+        });
         let fresh = crate::threads::map_n(&todo, todo.len().min(16), |(_, c, file)| {
             let dir = probe_dir.as_ref().map_err(Clone::clone)?;
             // Fingerprinted before the evaluation: an edit during it makes
@@ -433,8 +509,13 @@ impl Provides for Prober {
             if answer.offers_error.is_none() {
                 self.store(c, file.as_ref(), fingerprint, query, &answer);
             }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(s) = &status {
+                s.set(format!("evaluating {total} flakes: {n} done"));
+            }
             Ok(answer)
         });
+        self.counting.store(false, Ordering::Relaxed);
         for ((i, _, _), r) in todo.into_iter().zip(fresh) {
             results[i] = Some(r);
         }
@@ -464,60 +545,5 @@ impl ProbeDir {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offers_read_what_the_probe_prints() {
-        let o: Offers =
-            serde_json::from_str(r#"{"packages": ["a", "b"], "formatter": true, "lib": 250}"#)
-                .unwrap();
-        assert_eq!(o["packages"], Offer::Names(vec!["a".into(), "b".into()]));
-        assert_eq!(o["formatter"], Offer::Present(true));
-        assert_eq!(o["lib"], Offer::Count(250));
-    }
-
-    #[test]
-    fn a_corrupt_cache_file_is_a_miss() {
-        let d = tempfile::tempdir().unwrap();
-        let settings = crate::nix::Settings::new(None, None);
-        let p = Prober::new(
-            crate::nix::Nix::at("/nonexistent/nix".into(), &settings),
-            "x86_64-linux".into(),
-            Some(d.path()),
-        );
-        let c = Candidate {
-            reference: "/x".into(),
-            local: None,
-            locked: true,
-            overrides: vec![],
-        };
-        let file = p.cache_file(&c).unwrap();
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, "{not json").unwrap();
-        assert!(p.cached(&c).is_none());
-        p.store(&c, None, p.fingerprint(&c), Some("q"), &Probe::default());
-        assert!(p.cached(&c).is_some());
-    }
-
-    #[test]
-    fn an_edit_of_a_private_input_changes_the_fingerprint() {
-        let d = tempfile::tempdir().unwrap();
-        for f in ["app", "dep"] {
-            std::fs::create_dir(d.path().join(f)).unwrap();
-            std::fs::write(d.path().join(f).join("flake.nix"), "{ }").unwrap();
-        }
-        let c = Candidate {
-            reference: d.path().join("app").display().to_string(),
-            local: Some(d.path().join("app")),
-            locked: false,
-            overrides: vec![("dep".into(), d.path().join("dep").display().to_string())],
-        };
-        let settings = crate::nix::Settings::new(None, None);
-        let nix = crate::nix::Nix::at("nix".into(), &settings);
-        let fp = |c: &Candidate| Prober::new(nix.clone(), "s".into(), None).fingerprint(c);
-        let before = fp(&c);
-        std::fs::write(d.path().join("dep/flake.nix"), "{ x = 1; }").unwrap();
-        assert_ne!(before, fp(&c));
-    }
-}
+#[path = "probe_tests.rs"]
+mod tests;

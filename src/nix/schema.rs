@@ -206,7 +206,12 @@ impl Schema {
     }
 
     fn dump_by(nix: &super::Nix) -> Option<Schema> {
-        let dump = |arg: &str| nix.call_as_typed().arg(arg).json();
+        let dump = |arg: &str| {
+            nix.call_as_typed()
+                .doing("reading nix's command-line schema (once per nix)")
+                .arg(arg)
+                .json()
+        };
         let tree = match dump("__dump-cli") {
             Some(mut v) => v.get_mut("args").map(Value::take)?,
             None => dump("__dump-args")?,

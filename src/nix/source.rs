@@ -55,6 +55,7 @@ pub(crate) fn fetch(
         None => {
             let out = nix
                 .call()
+                .doing(format!("fetching {whole}"))
                 .args(["flake", "prefetch", "--json", whole])
                 .stdout()
                 .map_err(|f| format!("cannot fetch '{whole}' to read its inputs: {}", f.message))?;

@@ -9,6 +9,7 @@ use super::{Depth, Error, Reached, Stack, Step, Verdict};
 use crate::layer::target::Target;
 use crate::nix::probe::{Candidate, Prober, Provides};
 use crate::nix::search::Want;
+use crate::nix::trial::Trial;
 use std::rc::Rc;
 
 impl Stack {
@@ -55,14 +56,26 @@ impl Stack {
         // A full explanation asks every holder; a run stops at the first
         // cached provider.
         let prober = prober.as_deref();
-        let probed = match prober {
-            Some(p) => p.probe(&candidates, Some(want), chain.depth == Depth::FirstHolder),
+        let first = chain.depth == Depth::FirstHolder;
+        let mut probed = match prober {
+            Some(p) => p.probe(&candidates, Some(want), first),
             None => vec![None; followed.len()],
         };
-        let sys = prober.map_or("this system", |p| p.system());
-        let winner = probed
+        let provider = |probed: &[Option<Result<crate::nix::probe::Probe, String>>]| {
+            probed
+                .iter()
+                .position(|p| matches!(p, Some(Ok(p)) if p.found.is_some()))
+        };
+        // No holder provides it, and some answers were learnt from
+        // commands, which list no outputs: the error lists them.
+        let unlisted = probed
             .iter()
-            .position(|p| matches!(p, Some(Ok(p)) if p.found.is_some()));
+            .any(|p| matches!(p, Some(Ok(p)) if p.unlisted));
+        if let Some(p) = prober.filter(|_| unlisted && provider(&probed).is_none()) {
+            probed = p.probe(&candidates, Some(want), false);
+        }
+        let sys = prober.map_or("this system", |p| p.system());
+        let winner = provider(&probed);
         // A holder that cannot be told about, before any that provides it:
         // a lower layer must not stand in for it.
         let blocked = followed
@@ -188,8 +201,14 @@ impl Stack {
             let nix = self.nix.get().map_err(Error::NoProber)?;
             let options = self.state.probe_options.borrow();
             let system = options.system.clone().unwrap_or_else(|| nix.system());
-            let prober = Prober::new(nix.clone(), system, self.cache.as_deref());
-            Ok(Rc::new(prober.refreshing(options.refresh)) as Rc<dyn Provides>)
+            let prober =
+                Prober::new(nix.clone(), system, self.cache.as_deref()).refreshing(options.refresh);
+            if !options.trial {
+                return Ok(Rc::new(prober) as Rc<dyn Provides>);
+            }
+            let trial = Rc::new(Trial::new(prober));
+            *self.state.trial.borrow_mut() = Some(trial.clone());
+            Ok(trial as Rc<dyn Provides>)
         })
         .clone()
     }

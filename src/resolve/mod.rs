@@ -63,6 +63,8 @@ struct State {
     /// How outputs are probed: the system and `--refresh` of the command
     /// line, when it says.
     probe_options: RefCell<ProbeOptions>,
+    /// The prober, when the command may be its own probe.
+    trial: RefCell<Option<Rc<crate::nix::trial::Trial>>>,
     /// The layers whose flakes are being made (a member whose input is
     /// its own layer would need the flake it is part of).
     generating: RefCell<Vec<usize>>,
@@ -83,6 +85,8 @@ struct State {
 pub struct ProbeOptions {
     pub system: Option<String>,
     pub refresh: bool,
+    /// The command may be its own probe (`nix::trial`).
+    pub trial: bool,
 }
 
 /// The full answer for one word.
@@ -197,7 +201,14 @@ impl Stack {
         if *self.state.probe_options.borrow() != options {
             *self.state.probe_options.borrow_mut() = options;
             *self.state.prober.borrow_mut() = None;
+            *self.state.trial.borrow_mut() = None;
         }
+    }
+
+    /// The prober that lets the command be its own probe, once the choice
+    /// has used it.
+    pub fn trial(&self) -> Option<Rc<crate::nix::trial::Trial>> {
+        self.state.trial.borrow().clone()
     }
 
     pub fn layers(&self) -> &[Layer] {
