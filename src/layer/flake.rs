@@ -289,6 +289,11 @@ fn generate(
     nix: &Nix,
     provides: Option<&dyn Provides>,
 ) -> Result<PathBuf, String> {
+    // Beside it on the status line: the members' evaluations, counted.
+    let _status = crate::progress::start(format!(
+        "making the flake of layer '{layer}' ({} members)",
+        members.len()
+    ));
     let all: Vec<&Member> = members.iter().collect();
     let checks = check(&all, provides);
     let mut kept = vec![];
@@ -324,10 +329,7 @@ fn generate(
         overrides.dedup();
         let out = nix
             .call()
-            .doing(format!(
-                "locking the flake of layer '{layer}' ({} members)",
-                kept.len()
-            ))
+            .doing("locking it")
             .args(["flake", "lock"])
             .args(
                 overrides
