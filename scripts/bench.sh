@@ -15,6 +15,8 @@
 #                              # holders, cold and warm, beside plain nix eval
 #   scripts/bench.sh members   # issue 16: one member of a 5,000-member layer, cold,
 #                              # warm and after another changed; flake show of it
+#   scripts/bench.sh catalog   # issue 19: nixp catalog of 200 flakes, cold and warm,
+#                              # beside nix eval of one of them
 #   scripts/bench.sh           # all
 #
 # Set LAYERS / FLAKES to change the size of the resolve benchmark.
@@ -337,6 +339,28 @@ for i in range(int(sys.argv[2])):
   unset NIXP_LAYERS NIX_CONFIG
 }
 
+bench_catalog() {
+  command -v nix > /dev/null || { echo "the catalog benchmark needs the real nix" >&2; exit 1; }
+  offline_nix
+  local n=${CATALOG:-200}
+  echo "== making a dir layer of $n flakes, two packages each"
+  python3 -c '
+import os, sys
+for i in range(int(sys.argv[2])):
+    d = os.path.join(sys.argv[1], f"f{i:03d}")
+    os.makedirs(d)
+    with open(os.path.join(d, "flake.nix"), "w") as f:
+        f.write("""{ description = "flake %d"; outputs = { self }: let mk = n: derivation { name = n; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; } // { version = "1.%d"; meta = { description = "package " + n; mainProgram = n; }; }; in { packages.x86_64-linux = { a%d = mk "a%d"; b%d = mk "b%d"; }; devShells.x86_64-linux.default = mk "shell"; }; }\n""" % (i, i, i, i, i, i))
+' "$work/catalog" "$n"
+  export NIXP_LAYERS="C=$work/catalog"
+  echo "== nixp catalog of $n flakes: cold (no answers cached), beside nix eval of one flake's package name"
+  RUNS=${RUNS:-3} PREPARE="rm -rf $XDG_CACHE_HOME/nixp/outputs $work/site" LABEL=cold side catalog-cold \
+    "nix eval path:$work/catalog/f007#a7.name" "$NIXP catalog -o $work/site"
+  echo "== warm"
+  RUNS=${RUNS:-10} side catalog-warm "nix eval path:$work/catalog/f007#a7.name" "$NIXP catalog -o $work/site"
+  unset NIXP_LAYERS NIX_CONFIG
+}
+
 case "${1:-all}" in
   resolve) bench_resolve ;;
   dropin) bench_dropin ;;
@@ -347,6 +371,7 @@ case "${1:-all}" in
   registry) bench_registry ;;
   choice) bench_choice ;;
   members) bench_members ;;
-  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry; bench_choice; bench_members ;;
-  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry|choice|members]" >&2; exit 2 ;;
+  catalog) bench_catalog ;;
+  all) bench_resolve; bench_dropin; bench_complete; bench_remote; bench_layerflake; bench_outputs; bench_registry; bench_choice; bench_members; bench_catalog ;;
+  *) echo "usage: $0 [resolve|dropin|complete|remote|layerflake|outputs|registry|choice|members|catalog]" >&2; exit 2 ;;
 esac

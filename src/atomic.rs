@@ -109,6 +109,35 @@ fn follow_symlinks(path: &Path) -> PathBuf {
     p
 }
 
+/// Puts the directory `new` at `dir`: renamed there when there is none,
+/// else exchanged with the old one in one step where the system can
+/// (Linux), so that a reader sees the old tree or the new one, and the old
+/// one removed.
+pub(crate) fn put_dir(new: &Path, dir: &Path) -> std::io::Result<()> {
+    if !dir.exists() {
+        return std::fs::rename(new, dir);
+    }
+    exchange(new, dir)?;
+    // `new` now holds the old tree.
+    let _ = std::fs::remove_dir_all(new);
+    Ok(())
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    // Two renames: a reader in between finds nothing there.
+    let old = a.with_extension("old");
+    std::fs::rename(b, &old)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&old, a)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// The first words that select one of nixp's own verbs.
-pub const VERBS: [&str; 8] = [
+pub const VERBS: [&str; 9] = [
     "resolve",
     "explain",
     "layers",
@@ -17,6 +17,7 @@ pub const VERBS: [&str; 8] = [
     "audit",
     "completions",
     "version",
+    "catalog",
 ];
 
 #[derive(Parser, Debug)]
@@ -53,6 +54,20 @@ pub enum Verb {
     Completions(CompletionsArgs),
     /// Print nixp's and nix's versions, and which nix binary runs
     Version,
+    /// Write the whole stack as a static web site (-o DIR) or as JSON
+    Catalog(CatalogArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["output", "json"])))]
+pub struct CatalogArgs {
+    /// Write the site into DIR (a new or empty directory, or an earlier
+    /// catalog, replaced in one step)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print the catalog as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

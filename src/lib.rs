@@ -16,6 +16,7 @@
 
 mod atomic;
 mod cache;
+mod catalog;
 pub mod cli;
 pub mod cmdline;
 mod commands;
@@ -45,6 +46,7 @@ pub fn run() -> ExitCode {
         (Some(n), _) => cmdline::complete::run(args.into_iter().skip(1).collect(), n),
         (None, Some(v)) if cli::VERBS.contains(&v) => commands::run(args),
         (None, _) if commands::is_about(&args[1..]) => commands::about(&args[1..]),
+        (None, _) if commands::is_stack_search(&args[1..]) => commands::stack_search(&args[1..]),
         (None, _) => cmdline::run(args.into_iter().skip(1).collect()),
     };
     match result {

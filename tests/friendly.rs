@@ -23,6 +23,7 @@ nixp's own commands:
   nixp audit        Report ids that both a layer and nix's own registries define
   nixp completions  Print the completion script for SHELL
   nixp version      Print nixp's and nix's versions, and which nix binary runs
+  nixp catalog      Write the whole stack as a static web site (-o DIR) or as JSON
 Every other command line is nix's, with private ids resolved first.
 
 Configuration: {user} (yours; `nixp layers add` writes it)

@@ -4,12 +4,14 @@
 //! layer's flake, nix's `flake-registry` setting); none execs it.
 
 mod audit;
+mod catalog;
 mod explain;
 mod export;
 mod help;
 mod layers;
 mod list;
 mod resolve;
+mod search;
 
 use crate::cli::{Cli, Verb};
 use crate::config::Config;
@@ -44,6 +46,7 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
         Verb::Export(a) => export::run(&config, &a, &mut out),
         Verb::Audit(a) => audit::run(&config, &a, &mut out),
         Verb::Version => help::version(&mut out),
+        Verb::Catalog(a) => catalog::run(&config, &a, &mut out),
         Verb::Completions(a) => {
             out.write_all(completions(a.shell).as_bytes())?;
             Ok(exit::OK)
@@ -53,6 +56,7 @@ pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
 }
 
 pub(crate) use help::{is_about, run as about};
+pub(crate) use search::{is_stack_search, run as stack_search};
 
 /// The completion script for a shell (the files in `completions/`).
 fn completions(shell: crate::cli::ShellArg) -> &'static str {

@@ -352,46 +352,22 @@ fn generate(
     Ok(dir.to_path_buf())
 }
 
-/// Puts the generated directory `new` at `dir`: exchanged with the old one
-/// in one step where the system can (Linux), so that a concurrent reader
-/// sees the old flake or the new one; the old one is then removed.
+/// Puts the generated directory `new` at `dir` (`atomic::put_dir`).
 fn put_in_place(new: tempfile::TempDir, dir: &Path) -> Result<(), String> {
     let new = new.keep();
-    let fail = |e: std::io::Error| {
-        let _ = std::fs::remove_dir_all(&new);
-        format!(
-            "cannot move the layer's flake into '{}': {e}",
-            dir.display()
-        )
-    };
-    if !dir.exists() {
-        return match std::fs::rename(&new, dir) {
-            Ok(()) => Ok(()),
-            // Another run put one there first: that one is as good.
-            Err(_) if dir.join("flake.nix").exists() => {
-                let _ = std::fs::remove_dir_all(&new);
-                Ok(())
-            }
-            Err(e) => Err(fail(e)),
-        };
+    match crate::atomic::put_dir(&new, dir) {
+        Ok(()) => Ok(()),
+        // Another run put one there first: that one is as good.
+        Err(_) if dir.join("flake.nix").exists() => {
+            let _ = std::fs::remove_dir_all(&new);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&new);
+            Err(format!(
+                "cannot move the layer's flake into '{}': {e}",
+                dir.display()
+            ))
+        }
     }
-    exchange(&new, dir).map_err(fail)?;
-    // `new` now holds the old generation.
-    let _ = std::fs::remove_dir_all(&new);
-    Ok(())
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use rustix::fs::{CWD, RenameFlags, renameat_with};
-    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    // Two renames: a reader in between finds no flake, and nix says so.
-    let old = a.with_extension("old");
-    std::fs::rename(b, &old)?;
-    std::fs::rename(a, b)?;
-    std::fs::rename(&old, a)
 }

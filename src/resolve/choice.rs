@@ -194,16 +194,20 @@ impl Stack {
         })
     }
 
+    /// A prober of its own, made as the choice's is: for `nixp catalog`.
+    pub fn nixp_prober(&self) -> Result<Prober, Error> {
+        let nix = self.nix.get().map_err(Error::NoProber)?;
+        let options = self.state.probe_options.borrow();
+        let system = options.system.clone().unwrap_or_else(|| nix.system());
+        Ok(Prober::new(nix.clone(), system, self.cache.as_deref()).refreshing(options.refresh))
+    }
+
     /// nix, asked what flakes provide (found on first use).
     pub fn prober(&self) -> Result<Rc<dyn Provides>, Error> {
         let mut cell = self.state.prober.borrow_mut();
         cell.get_or_insert_with(|| {
-            let nix = self.nix.get().map_err(Error::NoProber)?;
-            let options = self.state.probe_options.borrow();
-            let system = options.system.clone().unwrap_or_else(|| nix.system());
-            let prober =
-                Prober::new(nix.clone(), system, self.cache.as_deref()).refreshing(options.refresh);
-            if !options.trial {
+            let prober = self.nixp_prober()?;
+            if !self.state.probe_options.borrow().trial {
                 return Ok(Rc::new(prober) as Rc<dyn Provides>);
             }
             let trial = Rc::new(Trial::new(prober));

@@ -11,8 +11,14 @@
       };
     in {
       packages = forAll (system: rec {
-        cycles = script system "cycles" "#!/bin/sh\necho 'cycles: rendering (pretend)'\n";
-        eevee = script system "eevee" "#!/bin/sh\necho 'eevee: rendering in real time (pretend)'\n";
+        cycles = script system "cycles" "#!/bin/sh\necho 'cycles: rendering (pretend)'\n" // {
+          version = "4.2";
+          meta = { description = "Cycles, the path-tracing renderer (pretend)"; license = { spdxId = "GPL-2.0-or-later"; }; mainProgram = "cycles"; };
+        };
+        eevee = script system "eevee" "#!/bin/sh\necho 'eevee: rendering in real time (pretend)'\n" // {
+          version = "4.2";
+          meta = { description = "EEVEE, the real-time renderer (pretend)"; license = { spdxId = "GPL-2.0-or-later"; }; mainProgram = "eevee"; };
+        };
         default = cycles;
       });
       devShells = forAll (system: {

@@ -160,11 +160,14 @@ struct ProbeCache {
     unlisted: bool,
     /// The attribute paths tried (one per line) → the answer.
     answers: BTreeMap<String, CachedAnswer>,
+    /// What `nixp catalog` shows of the flake (`catalog`).
+    #[serde(default)]
+    catalog: Option<CachedAnswer<serde_json::Value>>,
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
-struct CachedAnswer {
-    found: Option<String>,
+struct CachedAnswer<T = Option<String>> {
+    found: T,
     /// Seconds since the epoch when nix answered.
     checked: u64,
 }
@@ -315,6 +318,34 @@ impl Prober {
         }
     }
 
+    /// Writes `c`'s catalog entry beside `file`'s answers (a new file, for
+    /// content not probed yet, lists no offers).
+    fn store_catalog(
+        &self,
+        c: &Candidate,
+        file: Option<&ProbeCache>,
+        fingerprint: String,
+        value: &serde_json::Value,
+    ) {
+        let Some(path) = self.cache_file(c) else {
+            return;
+        };
+        let mut file = file.cloned().unwrap_or_else(|| ProbeCache {
+            checked: crate::cache::now(),
+            unlisted: true,
+            ..ProbeCache::default()
+        });
+        file.version = VERSION.into();
+        file.fingerprint = fingerprint;
+        file.catalog = Some(CachedAnswer {
+            found: value.clone(),
+            checked: crate::cache::now(),
+        });
+        if let Ok(text) = serde_json::to_vec(&file) {
+            let _ = crate::atomic::write(&path, &text);
+        }
+    }
+
     /// nixp's probe flake: in the cache when there is one, else in a
     /// temporary directory for this run.
     fn probe_flake(&self) -> Result<ProbeDir, String> {
@@ -354,7 +385,7 @@ impl Prober {
             .replace("@SYSTEM@", &crate::flake::expr::string(&self.system))
             .replace("@MAX@", &MAX_NAMES.to_string())
             .replace("@PATHS@", &paths_expr);
-        match self.eval(probe, c, &expr.replace("@OFFERS@", "true")) {
+        match self.eval::<Raw>(probe, c, &expr.replace("@OFFERS@", "true")) {
             Ok(raw) => Ok(Probe {
                 found: raw.found.and_then(|i| paths.get(i).cloned()),
                 offers: raw.offers.unwrap_or_default(),
@@ -363,7 +394,7 @@ impl Prober {
             }),
             // Listing the outputs failed: is it only that?
             Err(listing) => {
-                let raw = self.eval(probe, c, &expr.replace("@OFFERS@", "false"))?;
+                let raw: Raw = self.eval(probe, c, &expr.replace("@OFFERS@", "false"))?;
                 Ok(Probe {
                     found: raw.found.and_then(|i| paths.get(i).cloned()),
                     offers: Offers::new(),
@@ -375,7 +406,12 @@ impl Prober {
     }
 
     /// `nix eval` of the probe flake with `c` as its input.
-    fn eval(&self, probe: &Path, c: &Candidate, expr: &str) -> Result<Raw, String> {
+    fn eval<T: serde::de::DeserializeOwned>(
+        &self,
+        probe: &Path,
+        c: &Candidate,
+        expr: &str,
+    ) -> Result<T, String> {
         let mut call = self.nix.call();
         if !self.counting.load(Ordering::Relaxed) {
             call = call.doing(format!("evaluating {}", c.reference));
@@ -544,6 +580,6 @@ impl ProbeDir {
     }
 }
 
+mod catalog;
 #[cfg(test)]
-#[path = "probe_tests.rs"]
 mod tests;
