@@ -331,3 +331,39 @@ fn one_search_across_the_stack() {
     assert!(r.stdout.contains("eevee"), "{r:#?}");
     assert!(!r.stdout.contains("blender#"), "{r:#?}");
 }
+
+#[test]
+fn claims_and_explicit_layers_are_marked_and_used_as_they_resolve() {
+    let Some(env) = real_nix_env() else { return };
+    env.real_flake("a/acme-tool", &[("x", "x", "from-a")]);
+    env.real_flake("x/only", &[("y", "y", "from-x")]);
+    env.config(serde_json::json!({"layers": [
+        {"name": "A", "dir": env.p("a"), "ids": ["acme-*"]},
+        {"name": "X", "dir": env.p("x"), "explicit": true},
+    ]}));
+    let r = env.nixp(&["catalog", "--json", "-o", "site"]);
+    let c = r.json();
+    assert_eq!(r.code, 0, "{r:#?}");
+    let ids = c["ids"].as_array().unwrap();
+    assert_eq!(ids[0]["id"], "acme-tool");
+    assert_eq!(ids[0]["claimed"], true);
+    assert_eq!(ids[1]["id"], "only");
+    assert_eq!(ids[1]["explicit"], true);
+    assert_eq!(ids[1]["use"], "X.only");
+    assert_eq!(ids[1]["reference"], env.p("x/only"));
+    assert_eq!(
+        ids[1]["systems"]["x86_64-linux"]["packages"]["y"]["use"][0],
+        "nixp profile install X.only#y"
+    );
+    let index = env.read("site/index.html");
+    assert!(
+        index.contains("<span class=\"badge\">claimed</span>"),
+        "{index}"
+    );
+    assert!(
+        index.contains("<span class=\"badge\">explicit: X.only</span>"),
+        "{index}"
+    );
+    // The command shown works.
+    assert_eq!(env.nixp(&["run", "X.only#y"]).ok(), "from-x\n");
+}

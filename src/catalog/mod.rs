@@ -8,8 +8,9 @@
 
 pub(crate) mod html;
 
+use crate::flake::reference::Position;
 use crate::nix::probe::Provides;
-use crate::resolve::{Listed, Stack};
+use crate::resolve::{Depth, Listed, Stack};
 use serde_json::{Map, Value, json};
 
 /// The catalog of `stack`, for commands on `system`.
@@ -19,36 +20,62 @@ pub(crate) fn gather(stack: &Stack) -> anyhow::Result<Value> {
     let prober = stack.nixp_prober()?;
     let system = prober.system().to_string();
     // How each winner is given to nix (its private inputs overridden).
-    let prepared: Vec<Option<Result<crate::nix::probe::Candidate, String>>> = listed
-        .iter()
-        .map(|l| {
-            let (target, dir) = l.target.as_ref()?;
-            let reference = l.reference.as_ref().ok()?;
-            Some(
-                stack
-                    .candidate_for(reference, target, dir.as_deref())
-                    .map_err(|e| e.to_string()),
-            )
-        })
-        .collect();
+    let mut prepared = stack.candidates_of(&listed);
+    let layers = stack.layers();
+    // An id only explicit layers hold is no plain id's winner: it is
+    // what `LAYER.id` resolves to.
+    let explicit_use = |l: &Listed| {
+        let only = l.layer.is_none()
+            && !l.holders.is_empty()
+            && l.holders.iter().all(|&h| layers[h].explicit);
+        only.then(|| format!("{}.{}", layers[l.holders[0]].name, l.id))
+    };
+    let mut explicit_refs = vec![None; listed.len()];
+    for (n, l) in listed.iter().enumerate() {
+        let Some(word) = explicit_use(l) else {
+            continue;
+        };
+        let res = stack.resolve(&word, Position::FlakeUrl, Depth::FirstHolder);
+        let Some(reference) = res.output().map(String::from) else {
+            continue;
+        };
+        let overrides = crate::resolve::Flake::named_by(&reference)
+            .iter()
+            .map(|f| stack.input_overrides(f))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.concat());
+        prepared[n] = Some(overrides.map_err(|e| e.to_string()).map(|overrides| {
+            crate::nix::probe::Candidate {
+                local: crate::flake::local::local_flake(&reference),
+                reference: reference.clone(),
+                locked: false,
+                overrides,
+            }
+        }));
+        explicit_refs[n] = Some(reference);
+    }
     let candidates: Vec<_> = prepared
         .iter()
         .map(|p| p.as_ref().and_then(|c| c.as_ref().ok()).cloned())
         .collect();
     let evaluated = prober.catalog(&candidates);
-    let layers = stack.layers();
     let name = |i: usize| layers[i].name.clone();
     let mut ids = vec![];
-    for ((l, prep), eval) in listed.iter().zip(&prepared).zip(evaluated) {
-        // An id only an explicit layer holds is used as `LAYER.id`.
-        let explicit = l.layer.is_none() && l.holders.iter().all(|&h| layers[h].explicit);
+    for (((l, prep), eval), explicit_ref) in listed
+        .iter()
+        .zip(&prepared)
+        .zip(evaluated)
+        .zip(explicit_refs)
+    {
+        let explicit = explicit_use(l);
         let winner = l.layer.or_else(|| l.holders.first().copied());
-        let used_as = match (explicit, winner) {
-            (true, Some(w)) => format!("{}.{}", layers[w].name, l.id),
-            _ => l.id.to_string(),
+        let used_as = explicit.clone().unwrap_or_else(|| l.id.to_string());
+        let reference = match &explicit_ref {
+            Some(r) => Ok(r.clone()),
+            None => l.reference.clone().map_err(|e| e.to_string()),
         };
-        let error = match (&l.reference, prep, &eval) {
-            (Err(e), _, _) => Some(e.to_string()),
+        let error = match (&reference, prep, &eval) {
+            (Err(e), _, _) => Some(e.clone()),
             (_, Some(Err(e)), _) => Some(e.clone()),
             (_, _, Some(Err(e))) => Some(e.clone()),
             (_, None, _) => Some("no layer answers for it: it is left for nix".to_string()),
@@ -74,8 +101,8 @@ pub(crate) fn gather(stack: &Stack) -> anyhow::Result<Value> {
             "claimed".into(),
             json!(winner.is_some_and(|w| layers[w].claims.matches(l.id))),
         );
-        entry.insert("explicit".into(), json!(explicit));
-        entry.insert("reference".into(), json!(l.reference.as_ref().ok()));
+        entry.insert("explicit".into(), json!(explicit.is_some()));
+        entry.insert("reference".into(), json!(reference.as_ref().ok()));
         entry.insert("error".into(), json!(error));
         entry.insert("private_inputs".into(), Value::Array(private));
         let found = eval.and_then(Result::ok).unwrap_or(Value::Null);

@@ -111,18 +111,7 @@ fn outputs(stack: &Stack, listed: Vec<Listed>, json: bool, out: &mut impl Write)
     let prober = stack.prober()?;
     // A flake whose private inputs cannot be overridden is not probed:
     // its error stands in for its outputs.
-    let prepared: Vec<Option<Result<_, String>>> = listed
-        .iter()
-        .map(|l| {
-            let (target, dir) = l.target.as_ref()?;
-            let reference = l.reference.as_ref().ok()?;
-            Some(
-                stack
-                    .candidate_for(reference, target, dir.as_deref())
-                    .map_err(|e| e.to_string()),
-            )
-        })
-        .collect();
+    let prepared = stack.candidates_of(&listed);
     let candidates: Vec<_> = prepared
         .iter()
         .map(|p| p.as_ref().and_then(|c| c.as_ref().ok()).cloned())

@@ -55,16 +55,14 @@ fn search(config: &Config, patterns: &[String], json: bool) -> Result<u8> {
     // (id as used, reference, overrides) of each winner that can be asked.
     let mut code = exit::OK;
     let mut asked = vec![];
-    for l in &listed {
-        let (Ok(reference), Some((target, dir))) = (&l.reference, &l.target) else {
-            continue;
-        };
-        match stack.candidate_for(reference, target, dir.as_deref()) {
-            Ok(c) => asked.push((l.id.to_string(), c)),
-            Err(e) => {
+    for (l, c) in listed.iter().zip(stack.candidates_of(&listed)) {
+        match c {
+            Some(Ok(c)) => asked.push((l.id.to_string(), c)),
+            Some(Err(e)) => {
                 crate::message::warning(format_args!("'{}' is not searched: {e}", l.id));
                 code = exit::RESOLVE;
             }
+            None => {}
         }
     }
     let status = crate::progress::start(format!("searching {} flakes", asked.len()));

@@ -194,6 +194,27 @@ impl Stack {
         })
     }
 
+    /// How nix is given each listed winner (`None`: there is no flake to
+    /// give; an error: its private inputs cannot be overridden), for the
+    /// verbs that evaluate every winner (`list --outputs`, `catalog`,
+    /// `search --stack`).
+    pub fn candidates_of(
+        &self,
+        listed: &[super::Listed],
+    ) -> Vec<Option<Result<Candidate, String>>> {
+        listed
+            .iter()
+            .map(|l| {
+                let (target, dir) = l.target.as_ref()?;
+                let reference = l.reference.as_ref().ok()?;
+                Some(
+                    self.candidate_for(reference, target, dir.as_deref())
+                        .map_err(|e| e.to_string()),
+                )
+            })
+            .collect()
+    }
+
     /// A prober of its own, made as the choice's is: for `nixp catalog`.
     pub fn nixp_prober(&self) -> Result<Prober, Error> {
         let nix = self.nix.get().map_err(Error::NoProber)?;
