@@ -1,6 +1,8 @@
 //! nixp's own exit codes, in one place. A nix command line that nixp hands
 //! on never comes back here: nix replaces nixp (exec), so nix's own status,
-//! signals and terminal behaviour are what the caller sees.
+//! signals and terminal behaviour are what the caller sees. (A command run
+//! as its own probe for a cold choice, `cmdline::trying`, runs as nixp's
+//! child; nixp then exits with nix's status, 128 + a signal that ended it.)
 
 use std::fmt;
 
