@@ -45,6 +45,12 @@ pub fn run() -> ExitCode {
     let result = match (completing, verb) {
         (Some(n), _) => cmdline::complete::run(args.into_iter().skip(1).collect(), n),
         (None, Some(v)) if cli::VERBS.contains(&v) => commands::run(args),
+        // `help VERB` for a verb of nixp's (nix has no such command).
+        (None, Some("help"))
+            if args.len() == 3 && args[2].to_str().is_some_and(|v| cli::VERBS.contains(&v)) =>
+        {
+            commands::run(vec![args[0].clone(), args[2].clone(), "--help".into()])
+        }
         (None, _) if commands::is_about(&args[1..]) => commands::about(&args[1..]),
         (None, _) if commands::is_stack_search(&args[1..]) => commands::stack_search(&args[1..]),
         (None, _) => cmdline::run(args.into_iter().skip(1).collect()),

@@ -230,6 +230,19 @@ fn the_site_works_in_a_real_browser() {
         );
     }
     assert!(eevee.contains("1 of 5 ids"), "{eevee}");
+    // Words across an id and one of its packages.
+    let both = dom(&browser, &format!("{site}/index.html?q=blender%20cycles"));
+    let blender = item(&both, "blender");
+    assert!(
+        !blender[..blender.find('>').unwrap()].contains("hidden"),
+        "{blender}"
+    );
+    assert!(
+        blender
+            .contains("title=\"EEVEE, the real-time renderer (pretend)\" hidden=\"\">eevee</span>"),
+        "{blender}"
+    );
+    assert!(both.contains("1 of 5 ids"), "{both}");
     assert!(
         eevee.contains("value=\"eevee\"") || eevee.contains("id=\"q\""),
         "{eevee}"
@@ -315,6 +328,11 @@ fn one_search_across_the_stack() {
             .contains("error: no results for the given search term(s)!"),
         "{r:#?}"
     );
+    // `--stack` among the other words, and patterns after `--`.
+    let j = env
+        .nixp(&["search", "--json", "--stack", "--", "eevee"])
+        .json();
+    assert_eq!(j.as_object().unwrap().len(), 1, "{j}");
     let r = env.nixp(&["search", "--stack"]);
     assert!(
         r.fails_with(2).contains("needs at least one pattern"),
@@ -366,4 +384,90 @@ fn claims_and_explicit_layers_are_marked_and_used_as_they_resolve() {
     );
     // The command shown works.
     assert_eq!(env.nixp(&["run", "X.only#y"]).ok(), "from-x\n");
+}
+
+#[test]
+fn odd_flakes_and_odd_places() {
+    let Some(mut env) = real_nix_env() else {
+        return;
+    };
+    env.log_nix_calls("nix-log");
+    // 150 packages (past the 100 whose meta is read: names only), an
+    // attribute nix would split and a shell would read, legacyPackages,
+    // and a package whose meta aborts (tryEval cannot catch that: the
+    // whole flake is listed by name, saying why).
+    env.write(
+        "l/many/flake.nix",
+        r#"{ outputs = { self }: let d = n: derivation { name = n; system = "x86_64-linux"; builder = "/bin/sh"; args = [ ]; }; in {
+  packages.x86_64-linux = builtins.listToAttrs (builtins.genList (i: { name = "p${toString i}"; value = d "p"; }) 150);
+  legacyPackages.x86_64-linux = { tool-a = d "a"; tool-b = d "b"; };
+}; }"#,
+    );
+    env.write(
+        "l/odd/flake.nix",
+        r#"{ outputs = { self }: let d = n: derivation { name = n; system = "x86_64-linux"; builder = "/bin/sh"; args = [ ]; }; in {
+  packages.x86_64-linux."a.b;rm -rf x" = d "odd";
+  packages.x86_64-linux.bad = d "bad" // { meta.description = abort "no meta for you"; };
+}; }"#,
+    );
+    env.config(serde_json::json!({"layers": [{"name": "L", "dir": env.p("l")}]}));
+    // A place that is not a catalog is refused before anything is
+    // evaluated.
+    env.write("mine/notes.txt", "keep me");
+    let r = env.nixp(&["catalog", "-o", "mine"]);
+    assert!(
+        r.fails_with(4).contains("is not a catalog nixp wrote"),
+        "{r:#?}"
+    );
+    assert_eq!(evals(&env), 0);
+    // Through a link: the directory it leads to is what is updated.
+    std::fs::create_dir(env.path("real")).unwrap();
+    std::os::unix::fs::symlink(env.path("real"), env.path("link")).unwrap();
+    let r = env.nixp(&["catalog", "-o", "link", "--json"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        std::fs::symlink_metadata(env.path("link"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(env.path("real/ids/many.html").is_file());
+    let c = r.json();
+    let many = &c["ids"][0];
+    let pkgs = many["systems"]["x86_64-linux"]["packages"]
+        .as_object()
+        .unwrap();
+    assert_eq!(pkgs.len(), 150);
+    assert!(pkgs.contains_key("p149"));
+    assert_eq!(
+        many["systems"]["x86_64-linux"]["legacyPackages"],
+        serde_json::json!(["tool-a", "tool-b"])
+    );
+    let page = env.read("real/ids/many.html");
+    assert!(
+        page.contains("<h3>p149</h3>") && page.contains("legacyPackages: tool-a, tool-b"),
+        "{page}"
+    );
+    let odd = &c["ids"][1];
+    assert!(
+        odd["partial"].as_str().unwrap().contains("no meta for you"),
+        "{odd}"
+    );
+    let cmd = odd["systems"]["x86_64-linux"]["packages"]["a.b;rm -rf x"]["use"][1]
+        .as_str()
+        .unwrap();
+    assert_eq!(cmd, r#"nixp build 'odd#"a.b;rm -rf x"'"#);
+    // That command, pasted into a shell, builds that package.
+    let r = run(env.sandboxed("sh").args([
+        "-c",
+        &cmd.replacen("nixp build", &format!("{NIXP} build --dry-run"), 1),
+    ]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    // Into `.` (which cannot be replaced in one step): page by page.
+    std::fs::create_dir(env.path("here")).unwrap();
+    let r = run(env
+        .cmd()
+        .current_dir(env.path("here"))
+        .args(["catalog", "-o", "."]));
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(env.path("here/index.html").is_file() && env.path("here/ids/odd.html").is_file());
 }

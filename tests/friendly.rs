@@ -24,12 +24,13 @@ nixp's own commands:
   nixp completions  Print the completion script for SHELL
   nixp version      Print nixp's and nix's versions, and which nix binary runs
   nixp catalog      Write the whole stack as a static web site (-o DIR) or as JSON
+  nixp search --stack REGEX...  Search every winning flake, as nix search does
 Every other command line is nix's, with private ids resolved first.
 
 Configuration: {user} (yours; `nixp layers add` writes it)
                {system} (the system's)
                NIXP_LAYERS for one run; `nixp layers` shows the stack.
-More: `nixp COMMAND --help`, `man nixp`, README.md in nixp's source.
+More: `nixp COMMAND --help` (or `nixp help COMMAND`), `man nixp`, README.md in nixp's source.
 nix's own help: `nix --help`, `nix help COMMAND`, `nix COMMAND --help`.
 ",
         v = env!("CARGO_PKG_VERSION"),
@@ -56,6 +57,9 @@ fn help_is_nix_s_then_nixp_s() {
     let r = run(cmd.env("STUB_EXIT", "1"));
     assert_eq!(r.code, 1);
     assert!(r.stdout.ends_with(&about(&env, &nix.display().to_string())));
+    // `help VERB` for nixp's verbs (nix has no such command).
+    let r = env.nixp(&["help", "catalog"]);
+    assert!(r.ok().contains("Usage: nixp catalog"), "{r:#?}");
     // Deeper help is nix's alone.
     let r = env.nixp(&["build", "--help"]);
     assert_eq!(r.ok(), "stub-nix\n");
@@ -185,6 +189,23 @@ fn layers_add_infers_every_kind_and_resolves_through_it() {
         let r = env.nixp(&["run", &format!("{layer}.{id}#x")]);
         assert_eq!(r.ok(), format!("{says}\n"));
     }
+    // A local source that cannot answer now is added, with a warning
+    // that says what that does.
+    let r = env.nixp(&["layers", "add", "Z", "nowhere-yet", "--kind", "dir"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        r.stderr.contains("warning: layer 'Z' cannot answer now:")
+            && r.stderr.contains("mark it optional"),
+        "{r:#?}"
+    );
+    env.nixp(&["layers", "remove", "Z"]).ok();
+    // A relative `path:` collection is made absolute.
+    let r = env.nixp(&["layers", "add", "P", "path:repo"]);
+    assert!(
+        r.stderr
+            .contains(&format!("(collection path:{})", env.p("repo"))),
+        "{r:#?}"
+    );
     // A missing path that says nothing of its kind.
     let r = env.nixp(&["layers", "add", "M", "nowhere"]);
     let err = r.fails_with(3);

@@ -64,7 +64,7 @@ pre { background: var(--chip); padding: .4rem .6rem; border-radius: .3rem; overf
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .4rem 0; }
 dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
-.error { color: var(--bad); white-space: pre-wrap; }
+.error { color: var(--bad); white-space: pre-wrap; overflow-wrap: anywhere; }
 @media (max-width: 40rem) { body { padding: .6rem; } dl { grid-template-columns: 1fr; } dt { margin-top: .3rem; } }
 "#;
 
@@ -79,19 +79,28 @@ const SCRIPT: &str = r#"
   function matches(text, words) {
     return words.every(function (w) { return text.indexOf(w) >= 0; });
   }
+  // An id shows when every word is in its entry (its own line or any of
+  // its packages); of its packages, those that hold a word its own line
+  // does not (all of them when its own line holds every word).
   function apply() {
     var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
     var shown = 0;
     items.forEach(function (li) {
       var chips = Array.prototype.slice.call(li.querySelectorAll('.pkg'));
-      var own = matches(li.getAttribute('data-search'), words);
-      var hits = chips.filter(function (c) { return matches(c.getAttribute('data-search'), words); });
-      var show = words.length === 0 || own || hits.length > 0;
+      var own = li.getAttribute('data-search');
+      var rest = words.filter(function (w) { return own.indexOf(w) < 0; });
+      var hits = chips.filter(function (c) {
+        var t = c.getAttribute('data-search');
+        return rest.some(function (w) { return t.indexOf(w) >= 0; });
+      });
+      var show = rest.every(function (w) {
+        return hits.some(function (c) { return c.getAttribute('data-search').indexOf(w) >= 0; });
+      });
       li.hidden = !show;
-      chips.forEach(function (c) { c.hidden = words.length > 0 && !own && hits.indexOf(c) < 0; });
+      chips.forEach(function (c) { c.hidden = rest.length > 0 && hits.indexOf(c) < 0; });
       if (show) shown++;
     });
-    count.textContent = shown + ' of ' + items.length + ' ids';
+    count.textContent = shown + ' of ' + items.length + (items.length === 1 ? ' id' : ' ids');
     var url = new URL(window.location.href);
     if (box.value) url.searchParams.set('q', box.value); else url.searchParams.delete('q');
     try { window.history.replaceState(null, '', url); } catch (e) {}
@@ -120,9 +129,10 @@ fn index(catalog: &Value, ids: &[Value]) -> String {
     let system = text(catalog, "system");
     let _ = write!(
         b,
-        "<header>\n<h1>Flakes of this stack</h1>\n<p>Every id nixp resolves, in the order of the layers: the winning layer first, and what each offers. Use any of them with <code>nixp</code> as with <code>nix</code>. Commands are for {}.</p>\n</header>\n<main>\n<label for=\"q\">Search ids, packages and descriptions</label>\n<input type=\"search\" id=\"q\" name=\"q\" placeholder=\"e.g. render\" autocomplete=\"off\">\n<p id=\"count\" class=\"muted\" role=\"status\" aria-live=\"polite\">{} ids</p>\n<ul class=\"ids\">\n",
+        "<header>\n<h1>Flakes of this stack</h1>\n<p>Every id nixp resolves, in the order of the layers: the winning layer first, and what each offers. Use any of them with <code>nixp</code> as with <code>nix</code>. Commands are for {}.</p>\n</header>\n<main>\n<label for=\"q\">Search ids, packages and descriptions</label>\n<input type=\"search\" id=\"q\" name=\"q\" placeholder=\"e.g. render\" autocomplete=\"off\">\n<p id=\"count\" class=\"muted\" role=\"status\" aria-live=\"polite\">{} {}</p>\n<ul class=\"ids\">\n",
         esc(system),
-        ids.len()
+        ids.len(),
+        if ids.len() == 1 { "id" } else { "ids" }
     );
     for id in ids {
         let name = text(id, "id");
@@ -267,6 +277,9 @@ fn id_page(catalog: &Value, id: &Value) -> String {
     if let Some(e) = id["error"].as_str() {
         let _ = writeln!(b, "<p class=\"error\">error: {}</p>", esc(e));
     }
+    if let Some(p) = id["partial"].as_str() {
+        let _ = writeln!(b, "<p class=\"error\">Only names are shown: {}</p>", esc(p));
+    }
     if let Some(systems) = id["systems"].as_object() {
         // The current system first, the others after.
         let mut order: Vec<&String> = systems.keys().collect();
@@ -317,6 +330,10 @@ fn system_section(b: &mut String, system: &str, outputs: &Value, current: bool) 
         }
         for (attr, p) in pkgs {
             let _ = writeln!(b, "<div class=\"card\"><h3>{}</h3>", esc(attr));
+            if p.is_null() {
+                b.push_str("<p class=\"error\">nix cannot evaluate it</p>\n</div>\n");
+                continue;
+            }
             let _ = writeln!(b, "<dl>");
             for (k, label) in [
                 ("name", "name"),
@@ -341,6 +358,16 @@ fn system_section(b: &mut String, system: &str, outputs: &Value, current: bool) 
     }
     if let Some(n) = outputs["legacyPackages"]["count"].as_u64() {
         let _ = writeln!(b, "<p>legacyPackages: {n} attributes</p>");
+    }
+    for (kind, title) in [
+        ("legacyPackages", "legacyPackages"),
+        ("bundlers", "bundlers"),
+        ("also", "also"),
+    ] {
+        let names = list_of(&outputs[kind]);
+        if !names.is_empty() {
+            let _ = writeln!(b, "<p>{title}: {}</p>", esc(&names.join(", ")));
+        }
     }
     for (kind, title) in [("apps", "Apps"), ("devShells", "Dev shells")] {
         let items = outputs[kind].as_array().cloned().unwrap_or_default();

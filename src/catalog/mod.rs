@@ -9,72 +9,91 @@
 pub(crate) mod html;
 
 use crate::flake::reference::Position;
-use crate::nix::probe::Provides;
+use crate::nix::probe::{Candidate, Provides};
 use crate::resolve::{Depth, Listed, Stack};
 use serde_json::{Map, Value, json};
+
+/// One id of the stack as the catalog and `search --stack` use it.
+pub(crate) struct Winner<'a> {
+    pub listed: Listed<'a>,
+    /// How it is used: the id, or `LAYER.id` for an id only explicit
+    /// layers hold (no plain id's winner: it is what `LAYER.id` resolves to).
+    pub used_as: String,
+    pub explicit: bool,
+    pub reference: Result<String, String>,
+    /// How nix is given its flake (`None`: there is none to give).
+    pub candidate: Option<Result<Candidate, String>>,
+}
+
+/// Every id of `stack` with its winner, and how nix is given each.
+pub(crate) fn winners<'a>(stack: &Stack, listed: Vec<Listed<'a>>) -> Vec<Winner<'a>> {
+    let layers = stack.layers();
+    let candidates = stack.candidates_of(&listed);
+    listed
+        .into_iter()
+        .zip(candidates)
+        .map(|(l, candidate)| {
+            let only_explicit = l.layer.is_none()
+                && !l.holders.is_empty()
+                && l.holders.iter().all(|&h| layers[h].explicit);
+            if !only_explicit {
+                return Winner {
+                    used_as: l.id.to_string(),
+                    explicit: false,
+                    reference: l.reference.clone().map_err(|e| e.to_string()),
+                    candidate,
+                    listed: l,
+                };
+            }
+            let used_as = format!("{}.{}", layers[l.holders[0]].name, l.id);
+            let res = stack.resolve(&used_as, Position::FlakeUrl, Depth::FirstHolder);
+            let reference = res.output().map(String::from).ok_or_else(|| {
+                res.error()
+                    .map_or_else(|| "cannot be resolved".to_string(), |e| e.to_string())
+            });
+            let candidate = reference.as_ref().ok().map(|r| {
+                crate::resolve::Flake::named_by(r)
+                    .iter()
+                    .map(|f| stack.input_overrides(f))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|v| Candidate {
+                        local: crate::flake::local::local_flake(r),
+                        reference: r.clone(),
+                        locked: false,
+                        overrides: v.concat(),
+                    })
+                    .map_err(|e| e.to_string())
+            });
+            Winner {
+                used_as,
+                explicit: true,
+                reference,
+                candidate,
+                listed: l,
+            }
+        })
+        .collect()
+}
 
 /// The catalog of `stack`, for commands on `system`.
 pub(crate) fn gather(stack: &Stack) -> anyhow::Result<Value> {
     let index = stack.index();
-    let listed: Vec<Listed> = stack.listed(&index).collect();
+    let winners = winners(stack, stack.listed(&index).collect());
     let prober = stack.nixp_prober()?;
     let system = prober.system().to_string();
-    // How each winner is given to nix (its private inputs overridden).
-    let mut prepared = stack.candidates_of(&listed);
-    let layers = stack.layers();
-    // An id only explicit layers hold is no plain id's winner: it is
-    // what `LAYER.id` resolves to.
-    let explicit_use = |l: &Listed| {
-        let only = l.layer.is_none()
-            && !l.holders.is_empty()
-            && l.holders.iter().all(|&h| layers[h].explicit);
-        only.then(|| format!("{}.{}", layers[l.holders[0]].name, l.id))
-    };
-    let mut explicit_refs = vec![None; listed.len()];
-    for (n, l) in listed.iter().enumerate() {
-        let Some(word) = explicit_use(l) else {
-            continue;
-        };
-        let res = stack.resolve(&word, Position::FlakeUrl, Depth::FirstHolder);
-        let Some(reference) = res.output().map(String::from) else {
-            continue;
-        };
-        let overrides = crate::resolve::Flake::named_by(&reference)
-            .iter()
-            .map(|f| stack.input_overrides(f))
-            .collect::<Result<Vec<_>, _>>()
-            .map(|v| v.concat());
-        prepared[n] = Some(overrides.map_err(|e| e.to_string()).map(|overrides| {
-            crate::nix::probe::Candidate {
-                local: crate::flake::local::local_flake(&reference),
-                reference: reference.clone(),
-                locked: false,
-                overrides,
-            }
-        }));
-        explicit_refs[n] = Some(reference);
-    }
-    let candidates: Vec<_> = prepared
+    let candidates: Vec<_> = winners
         .iter()
-        .map(|p| p.as_ref().and_then(|c| c.as_ref().ok()).cloned())
+        .map(|w| w.candidate.as_ref().and_then(|c| c.as_ref().ok()).cloned())
         .collect();
     let evaluated = prober.catalog(&candidates);
+    let layers = stack.layers();
     let name = |i: usize| layers[i].name.clone();
     let mut ids = vec![];
-    for (((l, prep), eval), explicit_ref) in listed
-        .iter()
-        .zip(&prepared)
-        .zip(evaluated)
-        .zip(explicit_refs)
-    {
-        let explicit = explicit_use(l);
+    for (w, eval) in winners.iter().zip(evaluated) {
+        let l = &w.listed;
+        let (used_as, reference, prep) = (&w.used_as, &w.reference, &w.candidate);
         let winner = l.layer.or_else(|| l.holders.first().copied());
-        let used_as = explicit.clone().unwrap_or_else(|| l.id.to_string());
-        let reference = match &explicit_ref {
-            Some(r) => Ok(r.clone()),
-            None => l.reference.clone().map_err(|e| e.to_string()),
-        };
-        let error = match (&reference, prep, &eval) {
+        let error = match (reference, prep, &eval) {
             (Err(e), _, _) => Some(e.clone()),
             (_, Some(Err(e)), _) => Some(e.clone()),
             (_, _, Some(Err(e))) => Some(e.clone()),
@@ -101,15 +120,25 @@ pub(crate) fn gather(stack: &Stack) -> anyhow::Result<Value> {
             "claimed".into(),
             json!(winner.is_some_and(|w| layers[w].claims.matches(l.id))),
         );
-        entry.insert("explicit".into(), json!(explicit.is_some()));
+        entry.insert("explicit".into(), json!(w.explicit));
         entry.insert("reference".into(), json!(reference.as_ref().ok()));
         entry.insert("error".into(), json!(error));
         entry.insert("private_inputs".into(), Value::Array(private));
         let found = eval.and_then(Result::ok).unwrap_or(Value::Null);
-        for key in ["description", "inputs", "systems", "templates", "other"] {
+        for key in [
+            "description",
+            "inputs",
+            "systems",
+            "templates",
+            "other",
+            "partial",
+        ] {
             entry.insert(key.into(), found.get(key).cloned().unwrap_or(Value::Null));
         }
-        with_commands(&mut entry, &used_as);
+        with_commands(&mut entry, used_as, &system);
+        if let Some(e) = &error {
+            crate::message::warning(format_args!("'{used_as}' is listed with nix's error: {e}"));
+        }
         ids.push(Value::Object(entry));
     }
     let layers: Vec<Value> = layers
@@ -132,20 +161,39 @@ pub(crate) fn gather(stack: &Stack) -> anyhow::Result<Value> {
     }))
 }
 
-/// The command that uses an output: `nixp profile install foo#x`, `nixp
-/// run foo`, ... (`default` needs no fragment).
+/// The command that uses an output, ready to paste into a shell: `nixp
+/// profile install foo#x`, `nixp run foo` (`default` needs no fragment),
+/// `nixp build 'foo#"a.b"'` (an attribute nix would split or a shell would
+/// read is quoted for both).
 pub(crate) fn command(verb: &str, used_as: &str, attr: &str) -> String {
-    match attr {
-        "default" => format!("nixp {verb} {used_as}"),
-        _ => format!("nixp {verb} {used_as}#{attr}"),
+    let plain = attr.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && attr
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''));
+    let word = match (attr, plain) {
+        ("default", _) => used_as.to_string(),
+        (_, true) => format!("{used_as}#{attr}"),
+        (_, false) => format!("{used_as}#\"{attr}\""),
+    };
+    // Quoted for a shell only when it has to be (`#` in a word's middle
+    // starts no comment).
+    let safe = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.#:/@%+=,-".contains(c));
+    match safe {
+        true => format!("nixp {verb} {word}"),
+        false => format!("nixp {verb} {}", shell_words::quote(&word)),
     }
 }
 
 /// Adds to each package, app, dev shell and template of `entry` the
-/// commands that use it.
-fn with_commands(entry: &mut Map<String, Value>, used_as: &str) {
+/// commands that use it, on `system` (the one commands run for).
+fn with_commands(entry: &mut Map<String, Value>, used_as: &str, system: &str) {
     if let Some(Value::Object(systems)) = entry.get_mut("systems") {
-        for outputs in systems.values_mut() {
+        for (s, outputs) in systems.iter_mut() {
+            if s != system {
+                continue;
+            }
             if let Some(Value::Object(pkgs)) = outputs.get_mut("packages") {
                 for (attr, p) in pkgs.iter_mut() {
                     if let Value::Object(p) = p {
@@ -180,5 +228,28 @@ fn with_commands(entry: &mut Map<String, Value>, used_as: &str) {
                 "use": command("flake init -t", used_as, name),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command;
+
+    #[test]
+    fn commands_are_quoted_for_nix_and_for_the_shell() {
+        assert_eq!(command("run", "foo", "default"), "nixp run foo");
+        assert_eq!(command("build", "foo", "x-1_y"), "nixp build foo#x-1_y");
+        assert_eq!(
+            command("build", "X.foo", "a.b"),
+            "nixp build 'X.foo#\"a.b\"'"
+        );
+        assert_eq!(
+            command("run", "foo", "x;touch /tmp/P"),
+            "nixp run 'foo#\"x;touch /tmp/P\"'"
+        );
+        assert_eq!(
+            command("flake init -t", "foo", "with space"),
+            "nixp flake init -t 'foo#\"with space\"'"
+        );
     }
 }

@@ -206,6 +206,7 @@ fn rewrite(
         trial: completing.is_none()
             && depth == Depth::FirstHolder
             && super::trying::tries_itself(&reading, args),
+        trial_keeps: super::trying::evaluates_as_a_probe(args),
     });
     stack.set_global_registry(reading.flake_registry.clone());
     let mut replacements = vec![];

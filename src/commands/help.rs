@@ -30,18 +30,26 @@ pub(crate) fn is_about(args: &[OsString]) -> bool {
 /// Runs nix for `args` (its help, its version, or its answer to nothing),
 /// then adds nixp's part.
 pub(crate) fn run(args: &[OsString]) -> Result<u8> {
-    let nix = locate()?;
-    let code = nix.status(args)?;
+    // Without a nix, nixp's own part is still said, then why nix is not.
+    let nix = locate();
+    let code = match &nix {
+        Ok(nix) => nix.status(args)?,
+        Err(_) => crate::exit::NIX_NOT_FOUND,
+    };
     if args.first().is_some_and(|a| a == "--version") {
         crate::message::text(&format!("nixp {VERSION}\n"));
     } else {
+        let shown = nix.as_ref().map_or_else(
+            |_| Path::new("not found").to_path_buf(),
+            |n| n.path().to_path_buf(),
+        );
         let mut out = std::io::stdout().lock();
         // A closed stdout (`nixp --help | head`) is not an error.
         let _ = out
             .write_all(b"\n")
-            .and_then(|()| out.write_all(about(nix.path(), &paths()).as_bytes()));
+            .and_then(|()| out.write_all(about(&shown, &paths()).as_bytes()));
     }
-    Ok(code)
+    nix.map(|_| code)
 }
 
 /// `nixp version`: both versions, and the nix binary nixp runs.
@@ -120,11 +128,12 @@ pub(crate) fn about(nix: &Path, places: &Places) -> String {
         |p| p.display().to_string(),
     );
     s.push_str(&format!(
-        "Every other command line is nix's, with private ids resolved first.\n\n\
+        "  nixp search --stack REGEX...  Search every winning flake, as nix search does\n\
+         Every other command line is nix's, with private ids resolved first.\n\n\
          Configuration: {user} (yours; `nixp layers add` writes it)\n\
          \x20              {} (the system's)\n\
          \x20              NIXP_LAYERS for one run; `nixp layers` shows the stack.\n\
-         More: `nixp COMMAND --help`, `man nixp`, {}.\n\
+         More: `nixp COMMAND --help` (or `nixp help COMMAND`), `man nixp`, {}.\n\
          nix's own help: `nix --help`, `nix help COMMAND`, `nix COMMAND --help`.\n",
         places.system.display(),
         places.readme

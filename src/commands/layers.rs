@@ -204,8 +204,21 @@ fn add(config: &Config, a: AddArgs) -> Result<u8> {
             ));
         }
     };
-    // URLs and flake references stay as written; paths become absolute.
-    let source = if kind == LayerKind::Collection || is_flake_url(&a.source) {
+    // URLs and flake references stay as written, but for a relative
+    // `path:`; paths become absolute.
+    let source = if let Some(p) = a.source.strip_prefix("path:")
+        && !p.starts_with('/')
+    {
+        let (path, query) = p.split_once('?').map_or((p, None), |(a, b)| (a, Some(b)));
+        let abs = std::path::absolute(path).map_err(|e| {
+            coded(
+                exit::CONFIG,
+                format!("cannot make '{}' absolute: {e}", a.source),
+            )
+        })?;
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        std::path::PathBuf::from(format!("path:{}{query}", abs.display()))
+    } else if kind == LayerKind::Collection || is_flake_url(&a.source) {
         std::path::PathBuf::from(&a.source)
     } else {
         std::path::absolute(&a.source).map_err(|e| {
@@ -229,5 +242,24 @@ fn add(config: &Config, a: AddArgs) -> Result<u8> {
         spec.source.display(),
         config.paths.user_file()?.display()
     ));
+    // A local source that cannot answer now stops the ids below it: say
+    // so now, not at the next lookup. (A remote one is fetched on first
+    // use.)
+    let local = spec.kind != LayerKind::Collection && !is_flake_url(&spec.source.to_string_lossy());
+    if local {
+        let nix = Arc::new(Lazy::new(&config.nix_settings()));
+        let layer = Layer::new(&spec, config.paths.cache.as_deref(), &nix);
+        if let Err(u) = layer.source.list() {
+            crate::message::warning(format_args!(
+                "layer '{}' cannot answer now: {}; ids no layer above it holds stop there until it can (or mark it optional to skip it)",
+                spec.name, u.message
+            ));
+        }
+    }
+    if std::env::var_os("NIXP_LAYERS").is_some() {
+        crate::message::warning(
+            "NIXP_LAYERS is set: it replaces the config files' layers in this shell",
+        );
+    }
     Ok(exit::OK)
 }

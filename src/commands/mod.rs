@@ -17,13 +17,22 @@ use crate::cli::{Cli, Verb};
 use crate::config::Config;
 use crate::exit;
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 use std::io::{self, Write};
 
 /// Runs the nixp verb in `args` (`args[1]` is one of `cli::VERBS`).
 pub(crate) fn run(args: Vec<OsString>) -> Result<u8> {
-    let cli = match Cli::try_parse_from(args) {
+    // clap's own messages coloured by nix's rules, as nixp's are.
+    let colour = match crate::message::colour() {
+        true => clap::ColorChoice::Always,
+        false => clap::ColorChoice::Never,
+    };
+    let parsed = Cli::command()
+        .color(colour)
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();

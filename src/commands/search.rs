@@ -8,31 +8,44 @@
 
 use crate::config::Config;
 use crate::exit::{self, coded};
-use crate::resolve::{Listed, Stack};
+use crate::resolve::Stack;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 use std::ffi::OsString;
 use std::io::Write;
 
-/// Whether `args` (without argv[0]) are this form: `search --stack ...`.
+/// Whether `args` (without argv[0]) are this form: `search`, then
+/// `--stack` among `--json` and the patterns.
 pub(crate) fn is_stack_search(args: &[OsString]) -> bool {
-    args.first().is_some_and(|a| a == "search") && args.get(1).is_some_and(|a| a == "--stack")
+    let Some((first, rest)) = args.split_first() else {
+        return false;
+    };
+    let before_patterns = rest.iter().take_while(|a| *a != "--");
+    first == "search" && before_patterns.clone().any(|a| a == "--stack")
 }
 
 pub(crate) fn run(args: &[OsString]) -> Result<u8> {
     let mut json = false;
     let mut patterns = vec![];
-    for a in args.iter().skip(2) {
-        match a.to_str() {
-            Some("--json") => json = true,
-            Some(p) if !p.starts_with('-') || p == "-" => patterns.push(p.to_string()),
+    let mut only_patterns = false;
+    for a in args.iter().skip(1) {
+        let Some(a) = a.to_str() else {
+            return Err(coded(exit::USAGE, "a pattern is not valid UTF-8"));
+        };
+        match a {
+            _ if only_patterns => patterns.push(a.to_string()),
+            "--" => only_patterns = true,
+            "--stack" => {}
+            "--json" => json = true,
+            "--help" | "-h" => {
+                crate::message::text(USAGE);
+                return Ok(exit::OK);
+            }
+            p if !p.starts_with('-') => patterns.push(p.to_string()),
             _ => {
                 return Err(coded(
                     exit::USAGE,
-                    format!(
-                        "'nixp search --stack' takes --json and patterns (regular expressions), not '{}'",
-                        a.to_string_lossy()
-                    ),
+                    format!("'nixp search --stack' takes --json and patterns, not '{a}'\n{USAGE}"),
                 ));
             }
         }
@@ -40,29 +53,38 @@ pub(crate) fn run(args: &[OsString]) -> Result<u8> {
     if patterns.is_empty() {
         return Err(coded(
             exit::USAGE,
-            "'nixp search --stack' needs at least one pattern (a regular expression; '^' matches everything)",
+            format!(
+                "'nixp search --stack' needs at least one pattern (a regular expression; '^' matches everything)\n{USAGE}"
+            ),
         ));
     }
     let config = crate::config::load()?;
     search(&config, &patterns, json)
 }
 
+const USAGE: &str = "Usage: nixp search --stack [--json] [--] REGEX...
+  Searches every winning flake of the stack with nix's search; each match
+  is printed behind the id it comes from (`* ID#ATTRPATH (VERSION)`).
+";
+
 fn search(config: &Config, patterns: &[String], json: bool) -> Result<u8> {
+    if config.layers.is_empty() {
+        super::say_empty(config);
+    }
     let stack = Stack::new(config);
     let index = stack.index();
-    let listed: Vec<Listed> = stack.listed(&index).collect();
+    let winners = crate::catalog::winners(&stack, stack.listed(&index).collect());
     let nix = crate::nix::Nix::locate(&config.nix_settings())?;
-    // (id as used, reference, overrides) of each winner that can be asked.
     let mut code = exit::OK;
     let mut asked = vec![];
-    for (l, c) in listed.iter().zip(stack.candidates_of(&listed)) {
-        match c {
-            Some(Ok(c)) => asked.push((l.id.to_string(), c)),
-            Some(Err(e)) => {
-                crate::message::warning(format_args!("'{}' is not searched: {e}", l.id));
+    for w in winners {
+        match (w.candidate, w.reference) {
+            (Some(Ok(c)), _) => asked.push((w.used_as, c)),
+            (Some(Err(e)), _) | (None, Err(e)) => {
+                crate::message::warning(format_args!("'{}' is not searched: {e}", w.used_as));
                 code = exit::RESOLVE;
             }
-            None => {}
+            (None, Ok(_)) => {}
         }
     }
     let status = crate::progress::start(format!("searching {} flakes", asked.len()));
@@ -73,14 +95,14 @@ fn search(config: &Config, patterns: &[String], json: bool) -> Result<u8> {
         for (from, to) in &c.overrides {
             call = call.args(["--override-flake", from, to]);
         }
-        let out = call.arg(&c.reference).args(patterns).output()?;
+        let out = call.arg(&c.reference).arg("--").args(patterns).output()?;
         // nix fails when a flake has no match: that is no error here.
         let text = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() && text.contains("no results for the given search term") {
             return Ok(Map::new());
         }
         if !out.status.success() {
-            return Err(format!("{id}: {}", crate::nix::message::cause(&out.stderr)));
+            return Err(crate::nix::message::cause(&out.stderr));
         }
         match serde_json::from_slice(&out.stdout) {
             Ok(Value::Object(m)) => Ok(m),
@@ -89,6 +111,7 @@ fn search(config: &Config, patterns: &[String], json: bool) -> Result<u8> {
     });
     drop(status);
     let mut results = Map::new();
+    let mut failures: Vec<(String, String)> = vec![];
     for ((id, _), r) in asked.iter().zip(found) {
         match r {
             Ok(m) => {
@@ -97,11 +120,20 @@ fn search(config: &Config, patterns: &[String], json: bool) -> Result<u8> {
                     results.insert(format!("{id}#{attr}"), v);
                 }
             }
-            Err(e) => {
-                crate::message::warning(format_args!("cannot search {e}"));
-                code = exit::RESOLVE;
-            }
+            Err(e) => failures.push((id.clone(), e)),
         }
+    }
+    // Every flake failing alike (a pattern nix cannot read): one error.
+    if failures.len() > 1
+        && failures.len() == asked.len()
+        && failures.iter().all(|f| f.1 == failures[0].1)
+    {
+        crate::message::error(&failures[0].1);
+        return Ok(exit::RESOLVE);
+    }
+    for (id, e) in &failures {
+        crate::message::warning(format_args!("cannot search '{id}': {e}"));
+        code = exit::RESOLVE;
     }
     let mut out = std::io::stdout().lock();
     if json {

@@ -99,6 +99,7 @@ fn editable(config: &Path) -> Result<()> {
         let target = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
         let store = std::env::var_os("NIX_STORE_DIR")
             .map_or_else(|| std::path::PathBuf::from("/nix/store"), Into::into);
+        let store = std::fs::canonicalize(&store).unwrap_or(store);
         if target.starts_with(&store) {
             return Err(refuse(format!(
                 "is managed by Nix: it is a link into the nix store ('{}')",

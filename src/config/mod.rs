@@ -387,7 +387,7 @@ pub fn is_flake_url(source: &str) -> bool {
 pub fn infer_source_kind(source: &str) -> Option<LayerKind> {
     if is_flake_url(source) {
         let path = source.split(['?', '#']).next().unwrap_or(source);
-        return Some(match path.ends_with(".json") {
+        return Some(match path.to_ascii_lowercase().ends_with(".json") {
             true => LayerKind::Registry,
             false => LayerKind::Collection,
         });
@@ -395,7 +395,13 @@ pub fn infer_source_kind(source: &str) -> Option<LayerKind> {
     let path = Path::new(source);
     match std::fs::metadata(path) {
         Ok(_) => Some(infer_kind(path)),
-        Err(_) if path.extension().is_some_and(|e| e == "json") => Some(LayerKind::Registry),
+        Err(_)
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json")) =>
+        {
+            Some(LayerKind::Registry)
+        }
         Err(_) => None,
     }
 }

@@ -426,7 +426,15 @@ impl Call {
                     .cmd
                     .get_args()
                     .skip(if flagged { 2 } else { 0 })
-                    .map(|a| a.to_string_lossy().into_owned())
+                    .map(|a| {
+                        // nixp's own expressions (`--apply`) are long:
+                        // their first line stands for them.
+                        let a = a.to_string_lossy();
+                        match a.split_once('\n') {
+                            Some((first, _)) => format!("{first} …"),
+                            None => a.into_owned(),
+                        }
+                    })
                     .collect();
                 return Err(format!(
                     "'nix {}' did not finish within {} s and was stopped (set NIXP_TIMEOUT or \"timeout\" in nixp's config to wait longer)",

@@ -33,6 +33,10 @@ pub struct Tentative {
 /// and remembered, to be tried.
 pub struct Trial {
     inner: Prober,
+    /// Whether what a run teaches is cached: not when the command line
+    /// evaluates differently from a plain probe (`--override-input`,
+    /// `--impure`, ...); the run itself still learns it.
+    keep: bool,
     /// Holders taken on trust since the last `take`.
     pending: RefCell<Vec<Tentative>>,
     /// What running the command taught in this run: (key, query, found);
@@ -48,9 +52,10 @@ impl Tentative {
 }
 
 impl Trial {
-    pub fn new(inner: Prober) -> Trial {
+    pub fn new(inner: Prober, keep: bool) -> Trial {
         Trial {
             inner,
+            keep,
             pending: Default::default(),
             learnt: Default::default(),
         }
@@ -69,8 +74,10 @@ impl Trial {
         self.learnt
             .borrow_mut()
             .push((self.inner.key(&t.candidate), query, found.clone()));
-        self.inner
-            .learn(&t.candidate, &t.want, t.fingerprint.clone(), found);
+        if self.keep {
+            self.inner
+                .learn(&t.candidate, &t.want, t.fingerprint.clone(), found);
+        }
     }
 
     fn known(&self, c: &Candidate, want: &Want) -> Option<Probe> {
@@ -112,6 +119,12 @@ impl Provides for Trial {
             let Some(c) = c else { continue };
             let probe = match self.known(c, want) {
                 Some(p) => p,
+                // Only a local flake without `nixConfig` is tried: nix asks
+                // about a flake's settings on a terminal, and its stderr is
+                // not one while nixp reads it. Any other is probed.
+                None if !triable(c) => {
+                    return self.inner.probe(candidates, Some(want), until_found);
+                }
                 None => {
                     self.pending.borrow_mut().push(Tentative {
                         candidate: c.clone(),
@@ -135,12 +148,30 @@ impl Provides for Trial {
     }
 }
 
+/// Whether `c` may be tried: a local flake whose flake.nix sets no
+/// `nixConfig`.
+fn triable(c: &Candidate) -> bool {
+    let Some(dir) = &c.local else { return false };
+    let Ok(text) = std::fs::read_to_string(dir.join("flake.nix")) else {
+        return false;
+    };
+    crate::flake::syntax::top_bindings(&text).is_ok_and(|b| {
+        !b.iter().any(|(path, _)| {
+            path.first()
+                .is_some_and(|p| p.as_deref() == Some("nixConfig"))
+        })
+    })
+}
+
 /// How a tried command ended.
 pub struct Tried {
     /// nix's exit code (128 + the signal that ended it).
     pub code: u8,
     /// nix's stderr from its first `error:` line on, held back.
     pub held: Vec<u8>,
+    /// A signal sent to nixp (and passed on to nix) while it ran: the run
+    /// is over, whatever nix answered.
+    pub signal: Option<i32>,
 }
 
 impl Tried {
@@ -148,29 +179,27 @@ impl Tried {
     /// asked (`flake 'REF' does not provide attribute 'P1', 'P2' or 'P3'`,
     /// the paths exactly those nix tries for it), when it can tell which.
     pub fn lacking<'a>(&self, tried: &'a [Tentative], system: &str) -> Vec<&'a Tentative> {
+        // nix's own error, alone: `error: flake 'F' does not provide
+        // attribute LIST` and nothing else (a build log, a `throw`'s
+        // message or a trace around it is some other failure).
         let text = super::message::strip_colour(&String::from_utf8_lossy(&self.held));
-        let Some(line) = text
-            .lines()
-            .find(|l| l.contains("does not provide attribute"))
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let [line] = lines.as_slice() else {
+            return vec![];
+        };
+        let Some((flake, paths)) = line
+            .strip_prefix("error: flake '")
+            .and_then(|rest| rest.split_once("' does not provide attribute "))
         else {
             return vec![];
         };
-        let matching: Vec<&Tentative> = tried
+        tried
             .iter()
-            .filter(|t| line.ends_with(&shown_paths(&t.want.attr_paths(system))))
-            .collect();
-        if matching.len() <= 1 {
-            return matching;
-        }
-        // The same attribute asked of several: by the flake nix names.
-        let named: Vec<&Tentative> = matching
-            .into_iter()
-            .filter(|t| names_flake(line, &t.candidate.reference))
-            .collect();
-        match named.len() {
-            1 => named,
-            _ => vec![],
-        }
+            .filter(|t| {
+                paths.trim_end() == shown_paths(&t.want.attr_paths(system))
+                    && names_flake(flake, &t.candidate)
+            })
+            .collect()
     }
 }
 
@@ -184,11 +213,30 @@ fn shown_paths(paths: &[String]) -> String {
     }
 }
 
-/// Whether nix's message names the flake nixp gave as `reference`
-/// (nix prints a path as `path:PATH`).
-fn names_flake(line: &str, reference: &str) -> bool {
-    let bare = reference.strip_prefix("path:").unwrap_or(reference);
-    line.contains(&format!("flake '{reference}'")) || line.contains(&format!("flake 'path:{bare}'"))
+/// Whether `flake`, as nix's error names it, is `c`: its reference as
+/// given, or its directory as nix names a local flake (`path:DIR`, or
+/// `git+file://TOP?dir=SUB` inside a git checkout), compared resolved.
+fn names_flake(flake: &str, c: &Candidate) -> bool {
+    if flake == c.reference {
+        return true;
+    }
+    let Some(dir) = c.local.as_ref().and_then(|d| std::fs::canonicalize(d).ok()) else {
+        return false;
+    };
+    let same = |p: std::path::PathBuf| std::fs::canonicalize(p).is_ok_and(|p| p == dir);
+    if let Some(p) = flake.strip_prefix("path:") {
+        return same(p.split('?').next().unwrap_or(p).into());
+    }
+    let Some(rest) = flake.strip_prefix("git+file://") else {
+        return false;
+    };
+    let (top, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let sub = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("dir="))
+        .map(crate::flake::reference::percent_decode)
+        .unwrap_or_default();
+    same(std::path::Path::new(top).join(sub))
 }
 
 impl Nix {
@@ -203,6 +251,32 @@ impl Nix {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| self.not_runnable(e))?;
+        // Signals sent to nixp reach nix, as they would an exec'd nix.
+        let signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGQUIT,
+        ]);
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let forwarding = signals.ok().map(|mut signals| {
+            let handle = signals.handle();
+            let pid = i32::try_from(child.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw);
+            let received = received.clone();
+            let thread = std::thread::spawn(move || {
+                for sig in signals.forever() {
+                    received.store(sig, std::sync::atomic::Ordering::SeqCst);
+                    if let (Some(pid), Some(sig)) =
+                        (pid, rustix::process::Signal::from_named_raw(sig))
+                    {
+                        let _ = rustix::process::kill_process(pid, sig);
+                    }
+                }
+            });
+            (handle, thread)
+        });
         let mut held = vec![];
         if let Some(stderr) = child.stderr.take() {
             let mut reader = BufReader::new(stderr);
@@ -223,7 +297,15 @@ impl Nix {
             }
         }
         let code = super::exit_code(child.wait()?);
-        Ok(Tried { code, held })
+        if let Some((handle, thread)) = forwarding {
+            handle.close();
+            let _ = thread.join();
+        }
+        let signal = match received.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            s => Some(s),
+        };
+        Ok(Tried { code, held, signal })
     }
 }
 
@@ -236,11 +318,11 @@ mod tests {
     use super::*;
     use crate::nix::search::Search;
 
-    fn tentative(reference: &str, fragment: &str) -> Tentative {
+    fn tentative(dir: &std::path::Path, fragment: &str) -> Tentative {
         Tentative {
             candidate: Candidate {
-                reference: reference.into(),
-                local: None,
+                reference: dir.display().to_string(),
+                local: Some(dir.to_path_buf()),
                 locked: false,
                 overrides: vec![],
             },
@@ -253,34 +335,84 @@ mod tests {
     }
 
     #[test]
-    fn nix_s_error_names_the_holder_that_lacks_it() {
+    fn only_nix_s_own_error_about_the_holder_says_it_lacks_it() {
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        for sub in ["a/foo", "repo/sub/bar"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
         let tried = [
-            tentative("/l/a/foo", "x"),
-            tentative("/l/a/bar", "y"),
-            tentative("/l/b/baz", "y"),
+            tentative(&root.join("a/foo"), "x"),
+            tentative(&root.join("repo/sub/bar"), "y"),
         ];
-        let ran = |msg: &str| Tried {
+        let ran = |msg: String| Tried {
             code: 1,
-            held: msg.as_bytes().to_vec(),
+            held: msg.into_bytes(),
+            signal: None,
         };
-        let refs = |v: Vec<&Tentative>| -> Vec<String> {
-            v.iter().map(|t| t.candidate.reference.clone()).collect()
+        let lacking = |msg: String| -> Vec<String> {
+            ran(msg)
+                .lacking(&tried, "s")
+                .iter()
+                .map(|t| t.candidate.reference.clone())
+                .collect()
         };
-        let x = "error: flake 'path:/l/a/foo' does not provide attribute 'packages.s.x', 'legacyPackages.s.x' or 'x'\n";
-        assert_eq!(refs(ran(x).lacking(&tried, "s")), ["/l/a/foo"]);
-        // Coloured as on a terminal.
-        let coloured = "\u{1b}[31;1merror:\u{1b}[0m flake '\u{1b}[35;1mpath:/l/a/foo\u{1b}[0m' does not provide attribute \u{1b}[35;1m'packages.s.x', 'legacyPackages.s.x' or 'x'\u{1b}[0m\n";
-        assert_eq!(refs(ran(coloured).lacking(&tried, "s")), ["/l/a/foo"]);
-        // Two asked for `y`: the flake nix names decides.
-        let y = "error: flake 'path:/l/b/baz' does not provide attribute 'packages.s.y', 'legacyPackages.s.y' or 'y'\n";
-        assert_eq!(refs(ran(y).lacking(&tried, "s")), ["/l/b/baz"]);
-        let other = "error: flake 'path:/elsewhere' does not provide attribute 'packages.s.y', 'legacyPackages.s.y' or 'y'\n";
-        assert!(ran(other).lacking(&tried, "s").is_empty());
-        // Any other failure teaches nothing.
-        let build = "error: builder for '/nix/store/x.drv' failed with exit code 3\n";
-        assert!(ran(build).lacking(&tried, "s").is_empty());
-        let z = "error: flake 'path:/l/a/foo' does not provide attribute 'packages.s.z', 'legacyPackages.s.z' or 'z'\n";
-        assert!(ran(z).lacking(&tried, "s").is_empty());
+        let r = root.display();
+        let x = "'packages.s.x', 'legacyPackages.s.x' or 'x'";
+        let y = "'packages.s.y', 'legacyPackages.s.y' or 'y'";
+        let a = root.join("a/foo").display().to_string();
+        let bar = root.join("repo/sub/bar").display().to_string();
+        // As nix names a path flake, through `..` too, and a flake in a
+        // git checkout; coloured as on a terminal.
+        assert_eq!(
+            lacking(format!(
+                "error: flake 'path:{r}/a/foo' does not provide attribute {x}\n"
+            )),
+            std::slice::from_ref(&a)
+        );
+        assert_eq!(
+            lacking(format!(
+                "error: flake 'path:{r}/repo/../a/foo' does not provide attribute {x}\n"
+            )),
+            std::slice::from_ref(&a)
+        );
+        assert_eq!(
+            lacking(format!(
+                "error: flake 'git+file://{r}/repo?dir=sub/bar' does not provide attribute {y}\n"
+            )),
+            [bar]
+        );
+        assert_eq!(
+            lacking(format!(
+                "\u{1b}[31;1merror:\u{1b}[0m flake '\u{1b}[35;1mpath:{r}/a/foo\u{1b}[0m' does not provide attribute \u{1b}[35;1m{x}\u{1b}[0m\n"
+            )),
+            [a]
+        );
+        // Another flake, other paths, more than nix's one line, or a
+        // message that only reads like it: nothing learnt.
+        assert!(
+            lacking(format!(
+                "error: flake 'path:{r}/elsewhere' does not provide attribute {x}\n"
+            ))
+            .is_empty()
+        );
+        assert!(
+            lacking(format!(
+                "error: flake 'path:{r}/a/foo' does not provide attribute {y}\n"
+            ))
+            .is_empty()
+        );
+        assert!(lacking(format!("error: flake 'path:{r}/a/foo' does not provide attribute {x}\n(use '--show-trace' to show detailed location information)\n")).is_empty());
+        assert!(
+            lacking(format!(
+                "mimic> error: flake 'path:{r}/a/foo' does not provide attribute {x}\n"
+            ))
+            .is_empty()
+        );
+        assert!(
+            lacking("error: builder for '/nix/store/x.drv' failed with exit code 3\n".into())
+                .is_empty()
+        );
     }
 
     #[test]

@@ -231,7 +231,8 @@ impl Stack {
             if !self.state.probe_options.borrow().trial {
                 return Ok(Rc::new(prober) as Rc<dyn Provides>);
             }
-            let trial = Rc::new(Trial::new(prober));
+            let keep = self.state.probe_options.borrow().trial_keeps;
+            let trial = Rc::new(Trial::new(prober, keep));
             *self.state.trial.borrow_mut() = Some(trial.clone());
             Ok(trial as Rc<dyn Provides>)
         })

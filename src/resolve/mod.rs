@@ -87,6 +87,8 @@ pub struct ProbeOptions {
     pub refresh: bool,
     /// The command may be its own probe (`nix::trial`).
     pub trial: bool,
+    /// What such a run teaches may be cached (it evaluates as a probe).
+    pub trial_keeps: bool,
 }
 
 /// The full answer for one word.

@@ -39,10 +39,14 @@ let
       license = licences (m.license or null);
       mainProgram = str (m.mainProgram or null);
     };
+  # Past @MAX@ packages (or with @META@ false), names only.
   packages = set: let n = names set; in
-    if builtins.length n > @MAX@ then { count = builtins.length n; }
-    else builtins.listToAttrs (map (k: { name = k; value = package (ok set.${k}); }) n);
-  perSystem = [ "packages" "legacyPackages" "apps" "devShells" "checks" "formatter" "bundlers" ];
+    builtins.listToAttrs (map (k: {
+      name = k;
+      value = if !@META@ || builtins.length n > @MAX@ then { } else package (ok set.${k});
+    }) n);
+  old = [ "defaultPackage" "defaultApp" "devShell" "defaultBundler" ];
+  perSystem = [ "packages" "legacyPackages" "apps" "devShells" "checks" "formatter" "bundlers" ] ++ old;
   systems = builtins.foldl' (acc: k: acc ++ builtins.filter (s: !(builtins.elem s acc)) (names (o.${k} or null))) [ ] perSystem;
   forSystem = s: {
     packages = if isSet (o.packages.${s} or null) then packages o.packages.${s} else { };
@@ -52,6 +56,8 @@ let
     checks = names (o.checks.${s} or null);
     formatter = isSet (o.formatter or null) && builtins.elem s (names o.formatter);
     bundlers = names (o.bundlers.${s} or null);
+    # The older single outputs (`defaultPackage.SYSTEM`, ...).
+    also = builtins.filter (k: builtins.elem s (names (o.${k} or null))) old;
   };
   flakeNix = t.outPath + "/flake.nix";
   description = if @DESCRIBE@ && builtins.pathExists flakeNix
@@ -59,7 +65,7 @@ let
   templates = if isSet (o.templates or null)
     then builtins.mapAttrs (_: v: str (v.description or null)) o.templates else { };
   other = builtins.listToAttrs (map (k: { name = k; value = capped o.${k}; })
-    (builtins.filter (k: !(builtins.elem k (perSystem ++ [ "templates" "defaultPackage" "defaultApp" "devShell" "defaultTemplate" "defaultBundler" ]))) (names o)));
+    (builtins.filter (k: !(builtins.elem k (perSystem ++ [ "templates" "defaultTemplate" ]))) (names o)));
 in {
   inherit description templates other;
   inputs = names (t.inputs or null);
@@ -114,7 +120,19 @@ impl Prober {
             // git checkout, `?dir=`), nix would read the root's flake.nix.
             let at_root = c.local.is_none() && !c.reference.contains("dir=");
             let expr = expr.replace("@DESCRIBE@", if at_root { "true" } else { "false" });
-            let mut answer = self.eval::<Value>(dir.path(), c, &expr);
+            let mut answer = self.eval::<Value>(dir.path(), c, &expr.replace("@META@", "true"));
+            // A package's meta that aborts (which `tryEval` cannot catch)
+            // fails the whole evaluation: then the names, without meta.
+            if let Err(cause) = &answer
+                && let Ok(Value::Object(mut names)) =
+                    self.eval::<Value>(dir.path(), c, &expr.replace("@META@", "false"))
+            {
+                names.insert(
+                    "partial".into(),
+                    format!("packages' meta cannot be evaluated: {cause}").into(),
+                );
+                answer = Ok(Value::Object(names));
+            }
             if let (Ok(Value::Object(v)), Some(local)) = (&mut answer, &c.local) {
                 v.insert("description".into(), description_of(local).into());
             }
