@@ -9,6 +9,7 @@
 pub(crate) mod complete;
 pub mod plan;
 pub mod read;
+mod tryable;
 mod trying;
 
 use crate::exit;

@@ -205,8 +205,8 @@ fn rewrite(
         refresh: reading.refresh,
         trial: completing.is_none()
             && depth == Depth::FirstHolder
-            && super::trying::tries_itself(&reading, args),
-        trial_keeps: super::trying::evaluates_as_a_probe(args),
+            && super::tryable::tries_itself(&reading, args),
+        trial_keeps: super::tryable::evaluates_as_a_probe(args),
     });
     stack.set_global_registry(reading.flake_registry.clone());
     let mut replacements = vec![];
