@@ -68,6 +68,19 @@ print(f"  nixp {nixp['median'] * 1000:9.1f} ms  {nixp['command']}{label}  ({nixp
 PY
 }
 
+# make_flakes DIR N NAME TEXT: N flakes in DIR, each NAME/flake.nix holding
+# TEXT; `%(i)d` (and `%(i)05d`, ...) in NAME and TEXT is the flake's number.
+make_flakes() {
+  python3 -c '
+import os, sys
+for i in range(int(sys.argv[2])):
+    d = os.path.join(sys.argv[1], sys.argv[3] % {"i": i})
+    os.makedirs(d)
+    with open(os.path.join(d, "flake.nix"), "w") as f:
+        f.write(sys.argv[4] % {"i": i} + "\n")
+' "$@"
+}
+
 bench_resolve() {
   local layers=${LAYERS:-20} flakes=${FLAKES:-10000}
   echo "== making $layers dir layers of $flakes flakes each"
@@ -311,14 +324,7 @@ bench_members() {
   offline_nix
   local n=${MEMBERS:-5000}
   echo "== making a dir layer of $n members"
-  python3 -c '
-import os, sys
-for i in range(int(sys.argv[2])):
-    d = os.path.join(sys.argv[1], f"m{i:05d}")
-    os.makedirs(d)
-    with open(os.path.join(d, "flake.nix"), "w") as f:
-        f.write("{ outputs = { self }: { packages.x86_64-linux.default = derivation { name = \"m%05d\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [ \"-c\" \"echo > $out\" ]; }; }; }\n" % i)
-' "$work/members" "$n"
+  make_flakes "$work/members" "$n" 'm%(i)05d' '{ outputs = { self }: { packages.x86_64-linux.default = derivation { name = "m%(i)05d"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; }; }; }'
   export NIXP_LAYERS="PKGS=$work/members"
   local member=$work/members/m00007 other=$work/members/m00042
   "$NIXP" eval PKGS#m00001.name > /dev/null   # fills the schema cache (MEMBERS >= 50)
@@ -344,14 +350,7 @@ bench_catalog() {
   offline_nix
   local n=${CATALOG:-200}
   echo "== making a dir layer of $n flakes, two packages each"
-  python3 -c '
-import os, sys
-for i in range(int(sys.argv[2])):
-    d = os.path.join(sys.argv[1], f"f{i:03d}")
-    os.makedirs(d)
-    with open(os.path.join(d, "flake.nix"), "w") as f:
-        f.write("""{ description = "flake %d"; outputs = { self }: let mk = n: derivation { name = n; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; } // { version = "1.%d"; meta = { description = "package " + n; mainProgram = n; }; }; in { packages.x86_64-linux = { a%d = mk "a%d"; b%d = mk "b%d"; }; devShells.x86_64-linux.default = mk "shell"; }; }\n""" % (i, i, i, i, i, i))
-' "$work/catalog" "$n"
+  make_flakes "$work/catalog" "$n" 'f%(i)03d' '{ description = "flake %(i)d"; outputs = { self }: let mk = n: derivation { name = n; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > $out" ]; } // { version = "1.%(i)d"; meta = { description = "package " + n; mainProgram = n; }; }; in { packages.x86_64-linux = { a%(i)d = mk "a%(i)d"; b%(i)d = mk "b%(i)d"; }; devShells.x86_64-linux.default = mk "shell"; }; }'
   export NIXP_LAYERS="C=$work/catalog"
   # Plain nix's own work for the same listing: each flake's packages
   # evaluated in turn (nix eval has no cache to warm).

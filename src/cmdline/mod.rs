@@ -12,7 +12,6 @@ pub mod read;
 mod tryable;
 mod trying;
 
-use crate::exit;
 use crate::flake::local::local_flake;
 use crate::flake::reference::{self, Kind};
 use crate::nix::Nix;
@@ -34,13 +33,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8> {
         Depth::FirstHolder
     };
     let plan = plan::plan(&config, args, depth)?;
-    if !plan.line.errors.is_empty() {
-        for e in &plan.line.errors {
-            crate::message::error(e);
-        }
-        return Ok(exit::RESOLVE);
-    }
-    if explain {
+    if explain && plan.line.errors.is_empty() {
         crate::message::text(&plan.describe(config.fallback));
     }
     plan.run()

@@ -17,6 +17,12 @@ impl Plan {
     /// does not provide what was asked; then returns nix's exit code.
     pub fn run(mut self) -> Result<u8> {
         loop {
+            if !self.line.errors.is_empty() {
+                for e in &self.line.errors {
+                    crate::message::error(e);
+                }
+                return Ok(exit::RESOLVE);
+            }
             let Some((stack, given, depth)) = &self.planned else {
                 return Err(self.exec());
             };
@@ -33,37 +39,29 @@ impl Plan {
                 &self.line.args,
                 &format!("evaluating {} (the command itself)", doing.join(", ")),
             )?;
-            // Stopped by a signal: over, as an exec'd nix would be.
-            if let Some(sig) = ran.signal {
-                let _ = std::io::stderr().write_all(&ran.held);
-                let code = u8::try_from(128 + sig).unwrap_or(1);
-                return Ok(if ran.code == 0 { code } else { ran.code });
-            }
-            if ran.code == 0 {
-                // Whatever nix printed after a line that began `error:`.
-                let _ = std::io::stderr().write_all(&ran.held);
-                for t in &tried {
-                    trial.learn(t, true);
-                }
-                return Ok(exit::OK);
-            }
-            let lacking = ran.lacking(&tried, trial.system());
+            // A signal sent to nixp ends the run, as it would an exec'd nix.
+            let lacking = match (ran.code, ran.signal) {
+                (0, _) | (_, Some(_)) => vec![],
+                _ => ran.lacking(&tried, trial.system()),
+            };
             if lacking.is_empty() {
-                // nix's own failure, shown as it printed it.
+                // nix's own answer, all it printed shown.
                 let _ = std::io::stderr().write_all(&ran.held);
-                return Ok(ran.code);
+                return Ok(match (ran.code, ran.signal) {
+                    (0, Some(sig)) => u8::try_from(128 + sig).unwrap_or(1),
+                    (0, None) => {
+                        for t in &tried {
+                            trial.learn(t, true);
+                        }
+                        exit::OK
+                    }
+                    (code, _) => code,
+                });
             }
             for t in lacking {
                 trial.learn(t, false);
             }
-            let line = rewrite_line(stack, nix.schema(), given, *depth);
-            if !line.errors.is_empty() {
-                for e in &line.errors {
-                    crate::message::error(e);
-                }
-                return Ok(exit::RESOLVE);
-            }
-            self.line = line;
+            self.line = rewrite_line(stack, nix.schema(), given, *depth);
         }
     }
 }

@@ -372,7 +372,7 @@ pub fn is_flake_url(source: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     scheme_chars
-        && (source.contains("://")
+        && (crate::layer::is_url(source)
             || matches!(scheme, "github" | "gitlab" | "sourcehut" | "path" | "flake")
             || ["git+", "hg+", "tarball+", "file+"]
                 .iter()

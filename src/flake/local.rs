@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 /// Bumped when what the fingerprint covers changes.
 const FINGERPRINT: &str = "nixp-fingerprint-1";
 
+/// The top-level bindings of the flake.nix in `dir`, as far as they are
+/// literals (`flake::syntax`); `None` when it cannot be read or parsed.
+pub(crate) fn top_bindings(
+    dir: &Path,
+) -> Option<Vec<(crate::flake::syntax::AttrPath, crate::flake::syntax::Value)>> {
+    let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
+    crate::flake::syntax::top_bindings(&text).ok()
+}
+
 /// What nix reads for a flake reference, as far as nixp can read it too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Readable {

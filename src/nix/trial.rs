@@ -70,7 +70,7 @@ impl Trial {
     /// nix found what was asked in it).
     pub fn learn(&self, t: &Tentative, provides: bool) {
         let found = provides.then(|| t.want.shown());
-        let query = t.want.attr_paths(self.inner.system()).join("\n");
+        let query = self.inner.query(&t.want);
         self.learnt
             .borrow_mut()
             .push((self.inner.key(&t.candidate), query, found.clone()));
@@ -82,7 +82,7 @@ impl Trial {
 
     fn known(&self, c: &Candidate, want: &Want) -> Option<Probe> {
         let key = self.inner.key(c);
-        let query = want.attr_paths(self.inner.system()).join("\n");
+        let query = self.inner.query(want);
         let learnt = self.learnt.borrow();
         let found = learnt
             .iter()
@@ -151,15 +151,16 @@ impl Provides for Trial {
 /// Whether `c` may be tried: a local flake whose flake.nix sets no
 /// `nixConfig`.
 fn triable(c: &Candidate) -> bool {
-    let Some(dir) = &c.local else { return false };
-    let Ok(text) = std::fs::read_to_string(dir.join("flake.nix")) else {
+    let Some(bindings) = c
+        .local
+        .as_deref()
+        .and_then(crate::flake::local::top_bindings)
+    else {
         return false;
     };
-    crate::flake::syntax::top_bindings(&text).is_ok_and(|b| {
-        !b.iter().any(|(path, _)| {
-            path.first()
-                .is_some_and(|p| p.as_deref() == Some("nixConfig"))
-        })
+    !bindings.iter().any(|(path, _)| {
+        path.first()
+            .is_some_and(|p| p.as_deref() == Some("nixConfig"))
     })
 }
 

@@ -14,7 +14,6 @@
 
 use super::{Candidate, MAX_NAMES, Prober};
 use serde_json::Value;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The catalog expression, applied to the flake; `@MAX@` is filled in.
 const CATALOG_EXPR: &str = r#"t:
@@ -75,9 +74,7 @@ in {
 
 /// A local flake's `description`, read from its flake.nix as written.
 fn description_of(dir: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("flake.nix")).ok()?;
-    crate::flake::syntax::top_bindings(&text)
-        .ok()?
+    crate::flake::local::top_bindings(dir)?
         .into_iter()
         .find_map(|(path, v)| match (path.as_slice(), v) {
             ([Some(name)], crate::flake::syntax::Value::Str(s)) if name == "description" => Some(s),
@@ -104,50 +101,38 @@ impl Prober {
                 None => todo.push((i, c, file)),
             }
         }
-        if todo.is_empty() {
-            return results;
-        }
-        let probe_dir = self.probe_flake();
-        let total = todo.len();
-        let done = AtomicUsize::new(0);
-        let status = crate::progress::start(format!("evaluating {total} flakes for the catalog"));
-        self.counting.store(true, Ordering::Relaxed);
         let expr = CATALOG_EXPR.replace("@MAX@", &MAX_NAMES.to_string());
-        let fresh = crate::threads::map_n(&todo, total.min(16), |(_, c, file)| {
-            let dir = probe_dir.as_ref().map_err(Clone::clone)?;
-            let fingerprint = self.fingerprint(c);
-            // Without the flake's own directory (a local one inside a
-            // git checkout, `?dir=`), nix would read the root's flake.nix.
-            let at_root = c.local.is_none() && !c.reference.contains("dir=");
-            let expr = expr.replace("@DESCRIBE@", if at_root { "true" } else { "false" });
-            let mut answer = self.eval::<Value>(dir.path(), c, &expr.replace("@META@", "true"));
-            // A package's meta that aborts (which `tryEval` cannot catch)
-            // fails the whole evaluation: then the names, without meta.
-            if let Err(cause) = &answer
-                && let Ok(Value::Object(mut names)) =
-                    self.eval::<Value>(dir.path(), c, &expr.replace("@META@", "false"))
-            {
-                names.insert(
-                    "partial".into(),
-                    format!("packages' meta cannot be evaluated: {cause}").into(),
-                );
-                answer = Ok(Value::Object(names));
-            }
-            if let (Ok(Value::Object(v)), Some(local)) = (&mut answer, &c.local) {
-                v.insert("description".into(), description_of(local).into());
-            }
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            status.set(format!(
-                "evaluating {total} flakes for the catalog: {n} done"
-            ));
-            let value = answer?;
-            self.store_catalog(c, file.as_ref(), fingerprint, &value);
-            Ok(value)
-        });
-        self.counting.store(false, Ordering::Relaxed);
-        for ((i, _, _), r) in todo.into_iter().zip(fresh) {
-            results[i] = Some(r);
-        }
+        self.ask_each(
+            todo,
+            " for the catalog",
+            &mut results,
+            |dir, c, file, named| {
+                let fingerprint = self.fingerprint(c);
+                // Without the flake's own directory (a local one inside a
+                // git checkout, `?dir=`), nix would read the root's flake.nix.
+                let at_root = c.local.is_none() && !c.reference.contains("dir=");
+                let expr = expr.replace("@DESCRIBE@", if at_root { "true" } else { "false" });
+                let mut answer = self.eval::<Value>(dir, c, &expr.replace("@META@", "true"), named);
+                // A package's meta that aborts (which `tryEval` cannot catch)
+                // fails the whole evaluation: then the names, without meta.
+                if let Err(cause) = &answer
+                    && let Ok(Value::Object(mut names)) =
+                        self.eval::<Value>(dir, c, &expr.replace("@META@", "false"), named)
+                {
+                    names.insert(
+                        "partial".into(),
+                        format!("packages' meta cannot be evaluated: {cause}").into(),
+                    );
+                    answer = Ok(Value::Object(names));
+                }
+                if let (Ok(Value::Object(v)), Some(local)) = (&mut answer, &c.local) {
+                    v.insert("description".into(), description_of(local).into());
+                }
+                let value = answer?;
+                self.store_catalog(c, file, fingerprint, &value);
+                Ok(value)
+            },
+        );
         results
     }
 }

@@ -27,10 +27,11 @@
 
 use crate::flake::attrpath;
 use crate::nix::search::Want;
+use cache::ProbeCache;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bumped when the probe or the cache layout changes.
 const VERSION: &str = "nixp-outputs-2";
@@ -147,31 +148,6 @@ impl Probe {
     }
 }
 
-#[derive(Clone, Default, Serialize, Deserialize)]
-struct ProbeCache {
-    version: String,
-    fingerprint: String,
-    /// Seconds since the epoch when nix listed the offers.
-    checked: u64,
-    offers: Offers,
-    offers_error: Option<String>,
-    /// Only answers are known, not the offers (learnt from a command run).
-    #[serde(default)]
-    unlisted: bool,
-    /// The attribute paths tried (one per line) → the answer.
-    answers: BTreeMap<String, CachedAnswer>,
-    /// What `nixp catalog` shows of the flake (`catalog`).
-    #[serde(default)]
-    catalog: Option<CachedAnswer<serde_json::Value>>,
-}
-
-#[derive(Clone, Default, Serialize, Deserialize)]
-struct CachedAnswer<T = Option<String>> {
-    found: T,
-    /// Seconds since the epoch when nix answered.
-    checked: u64,
-}
-
 /// What tells the output-aware choice what flakes provide: nix, through
 /// [`Prober`]; a table in tests.
 pub trait Provides {
@@ -200,9 +176,6 @@ pub struct Prober {
     refresh: bool,
     /// Fingerprints taken in this run, by directory: each walk is done once.
     fingerprints: std::sync::Mutex<BTreeMap<PathBuf, String>>,
-    /// Several flakes are being probed: the status line counts them,
-    /// rather than naming each.
-    counting: AtomicBool,
 }
 
 impl Prober {
@@ -213,7 +186,6 @@ impl Prober {
             dir: cache.map(|c| c.join("outputs")),
             refresh: false,
             fingerprints: Default::default(),
-            counting: AtomicBool::new(false),
         }
     }
 
@@ -221,6 +193,12 @@ impl Prober {
     pub fn refreshing(mut self, refresh: bool) -> Prober {
         self.refresh = refresh;
         self
+    }
+
+    /// How a question about `want` is named in the cache: the attribute
+    /// paths nix tries, one per line.
+    pub(crate) fn query(&self, want: &Want) -> String {
+        want.attr_paths(&self.system).join("\n")
     }
 
     /// What names `c`'s answers: its reference and its overrides.
@@ -269,83 +247,6 @@ impl Prober {
                 && crate::cache::now().saturating_sub(checked) < super::settings::tarball_ttl())
     }
 
-    /// The cache entry for `c`, if its content is still what was asked.
-    fn cached(&self, c: &Candidate) -> Option<ProbeCache> {
-        let text = std::fs::read(self.cache_file(c)?).ok()?;
-        let file: ProbeCache = serde_json::from_slice(&text).ok()?;
-        (file.version == VERSION
-            && file.fingerprint == self.fingerprint(c)
-            && self.fresh(c, file.checked))
-        .then_some(file)
-    }
-
-    /// Writes `answer` into the cache beside `file`'s answers to other
-    /// questions about the same content (`file`: the entry `cached` found).
-    fn store(
-        &self,
-        c: &Candidate,
-        file: Option<&ProbeCache>,
-        fingerprint: String,
-        query: Option<&str>,
-        answer: &Probe,
-    ) {
-        let Some(path) = self.cache_file(c) else {
-            return;
-        };
-        // An answer learnt from a command lists nothing: the offers stay
-        // what an earlier probe of the same content listed, if any.
-        let listed = file.is_some_and(|f| !f.unlisted) || !answer.unlisted;
-        let mut file = file.cloned().unwrap_or_default();
-        file.version = VERSION.into();
-        file.fingerprint = fingerprint;
-        if !answer.unlisted || !listed {
-            file.checked = crate::cache::now();
-        }
-        if !answer.unlisted {
-            file.offers = answer.offers.clone();
-            file.offers_error = answer.offers_error.clone();
-        }
-        file.unlisted = !listed;
-        if let Some(q) = query {
-            let found = answer.found.clone();
-            let checked = crate::cache::now();
-            file.answers
-                .insert(q.into(), CachedAnswer { found, checked });
-        }
-        if let Ok(text) = serde_json::to_vec(&file) {
-            // A cache that cannot be written only costs a probe next time.
-            let _ = crate::atomic::write(&path, &text);
-        }
-    }
-
-    /// Writes `c`'s catalog entry beside `file`'s answers (a new file, for
-    /// content not probed yet, lists no offers).
-    fn store_catalog(
-        &self,
-        c: &Candidate,
-        file: Option<&ProbeCache>,
-        fingerprint: String,
-        value: &serde_json::Value,
-    ) {
-        let Some(path) = self.cache_file(c) else {
-            return;
-        };
-        let mut file = file.cloned().unwrap_or_else(|| ProbeCache {
-            checked: crate::cache::now(),
-            unlisted: true,
-            ..ProbeCache::default()
-        });
-        file.version = VERSION.into();
-        file.fingerprint = fingerprint;
-        file.catalog = Some(CachedAnswer {
-            found: value.clone(),
-            checked: crate::cache::now(),
-        });
-        if let Ok(text) = serde_json::to_vec(&file) {
-            let _ = crate::atomic::write(&path, &text);
-        }
-    }
-
     /// nixp's probe flake: in the cache when there is one, else in a
     /// temporary directory for this run.
     fn probe_flake(&self) -> Result<ProbeDir, String> {
@@ -368,7 +269,13 @@ impl Prober {
         Ok(ProbeDir::Temp(tmp))
     }
 
-    fn run_probe(&self, probe: &Path, c: &Candidate, paths: &[String]) -> Result<Probe, String> {
+    fn run_probe(
+        &self,
+        probe: &Path,
+        c: &Candidate,
+        paths: &[String],
+        named: bool,
+    ) -> Result<Probe, String> {
         let split: Vec<Vec<String>> = paths
             .iter()
             .map(|p| attrpath::split(p).ok_or_else(|| format!("missing closing quote in '{p}'")))
@@ -385,7 +292,7 @@ impl Prober {
             .replace("@SYSTEM@", &crate::flake::expr::string(&self.system))
             .replace("@MAX@", &MAX_NAMES.to_string())
             .replace("@PATHS@", &paths_expr);
-        match self.eval::<Raw>(probe, c, &expr.replace("@OFFERS@", "true")) {
+        match self.eval::<Raw>(probe, c, &expr.replace("@OFFERS@", "true"), named) {
             Ok(raw) => Ok(Probe {
                 found: raw.found.and_then(|i| paths.get(i).cloned()),
                 offers: raw.offers.unwrap_or_default(),
@@ -394,7 +301,7 @@ impl Prober {
             }),
             // Listing the outputs failed: is it only that?
             Err(listing) => {
-                let raw: Raw = self.eval(probe, c, &expr.replace("@OFFERS@", "false"))?;
+                let raw: Raw = self.eval(probe, c, &expr.replace("@OFFERS@", "false"), named)?;
                 Ok(Probe {
                     found: raw.found.and_then(|i| paths.get(i).cloned()),
                     offers: Offers::new(),
@@ -406,14 +313,16 @@ impl Prober {
     }
 
     /// `nix eval` of the probe flake with `c` as its input.
+    /// `named`: the status line names this flake (it counts several).
     fn eval<T: serde::de::DeserializeOwned>(
         &self,
         probe: &Path,
         c: &Candidate,
         expr: &str,
+        named: bool,
     ) -> Result<T, String> {
         let mut call = self.nix.call();
-        if !self.counting.load(Ordering::Relaxed) {
+        if named {
             call = call.doing(format!("evaluating {}", c.reference));
         }
         call = call.args(["eval", "--json", "--no-write-lock-file"]);
@@ -430,61 +339,6 @@ impl Prober {
             .stdout()?;
         serde_json::from_slice(&stdout)
             .map_err(|e| format!("nix printed what nixp cannot read: {e}"))
-    }
-}
-
-impl Prober {
-    /// The answer `file` holds for `query` (`None`: only the offers are
-    /// asked), if it is still fresh. An answer learnt from a command,
-    /// without the offers, serves only a choice that stops at the first
-    /// provider (`until_found`).
-    fn answer_in(
-        &self,
-        f: &ProbeCache,
-        c: &Candidate,
-        query: Option<&str>,
-        until_found: bool,
-    ) -> Option<Probe> {
-        if f.unlisted && (query.is_none() || !until_found) {
-            return None;
-        }
-        let answer = match query {
-            Some(q) => f.answers.get(q).filter(|a| self.fresh(c, a.checked))?,
-            None => &CachedAnswer::default(),
-        };
-        Some(Probe {
-            found: answer.found.clone(),
-            offers: f.offers.clone(),
-            offers_error: f.offers_error.clone(),
-            unlisted: f.unlisted,
-        })
-    }
-
-    /// What the cache says `c` answers to `want`, for a choice that stops
-    /// at the first provider.
-    pub(crate) fn cached_answer(&self, c: &Candidate, want: &Want) -> Option<Probe> {
-        let query = want.attr_paths(&self.system).join("\n");
-        self.answer_in(&self.cached(c)?, c, Some(&query), true)
-    }
-
-    /// Records what running a command taught about `c` (`found`: what it
-    /// provides, `None`: that it lacks `want`), for content fingerprinted
-    /// as `fingerprint` before the command ran.
-    pub(crate) fn learn(
-        &self,
-        c: &Candidate,
-        want: &Want,
-        fingerprint: String,
-        found: Option<String>,
-    ) {
-        let query = want.attr_paths(&self.system).join("\n");
-        let file = self.cached(c);
-        let answer = Probe {
-            found,
-            unlisted: true,
-            ..Probe::default()
-        };
-        self.store(c, file.as_ref(), fingerprint, Some(&query), &answer);
     }
 }
 
@@ -522,40 +376,61 @@ impl Provides for Prober {
                 break;
             }
         }
-        if todo.is_empty() {
-            return results;
-        }
-        let probe_dir = self.probe_flake();
-        let total = todo.len();
-        let done = AtomicUsize::new(0);
-        let status = (total > 1).then(|| {
-            self.counting.store(true, Ordering::Relaxed);
-            crate::progress::start(format!("evaluating {total} flakes"))
-        });
-        let fresh = crate::threads::map_n(&todo, todo.len().min(16), |(_, c, file)| {
-            let dir = probe_dir.as_ref().map_err(Clone::clone)?;
+        self.ask_each(todo, "", &mut results, |dir, c, file, named| {
             // Fingerprinted before the evaluation: an edit during it makes
             // the next run probe again.
             let fingerprint = self.fingerprint(c);
-            let answer = self.run_probe(dir.path(), c, &paths)?;
+            let answer = self.run_probe(dir, c, &paths, named)?;
             let query = want.map(|_| query.as_str());
             // Only what nix answered in full is kept: an answer whose
             // outputs nix could not list is asked again next time (the
             // failure may have been passing).
             if answer.offers_error.is_none() {
-                self.store(c, file.as_ref(), fingerprint, query, &answer);
-            }
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if let Some(s) = &status {
-                s.set(format!("evaluating {total} flakes: {n} done"));
+                self.store(c, file, fingerprint, query, &answer);
             }
             Ok(answer)
         });
-        self.counting.store(false, Ordering::Relaxed);
-        for ((i, _, _), r) in todo.into_iter().zip(fresh) {
+        results
+    }
+}
+
+/// A candidate not answered from the cache: where it stood, it, and its
+/// cache entry (answers to other questions about the same content).
+type Todo<'a> = (usize, &'a Candidate, Option<ProbeCache>);
+
+impl Prober {
+    /// Runs `ask` for each of `todo` with nix, concurrently (one nix
+    /// process each, with nixp's probe flake at hand), and puts each
+    /// answer where its candidate stood in `results`. The status line
+    /// names a single flake (`ask`'s last argument) or counts several
+    /// (`evaluating N flakes{what}: k done`).
+    fn ask_each<T: Send>(
+        &self,
+        todo: Vec<Todo<'_>>,
+        what: &str,
+        results: &mut [Option<Result<T, String>>],
+        ask: impl Fn(&Path, &Candidate, Option<&ProbeCache>, bool) -> Result<T, String> + Sync,
+    ) {
+        if todo.is_empty() {
+            return;
+        }
+        let probe_dir = self.probe_flake();
+        let total = todo.len();
+        let done = AtomicUsize::new(0);
+        let status =
+            (total > 1).then(|| crate::progress::start(format!("evaluating {total} flakes{what}")));
+        let answers = crate::threads::map_n(&todo, total.min(16), |(_, c, file)| {
+            let dir = probe_dir.as_ref().map_err(Clone::clone)?;
+            let answer = ask(dir.path(), c, file.as_ref(), total == 1);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(s) = &status {
+                s.set(format!("evaluating {total} flakes{what}: {n} done"));
+            }
+            answer
+        });
+        for ((i, _, _), r) in todo.into_iter().zip(answers) {
             results[i] = Some(r);
         }
-        results
     }
 }
 
@@ -580,6 +455,7 @@ impl ProbeDir {
     }
 }
 
+mod cache;
 mod catalog;
 #[cfg(test)]
 mod tests;
